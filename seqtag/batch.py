@@ -1,0 +1,128 @@
+"""Batch: sentences -> padded tensors, in a named record.
+
+Each distinct word form in a batch is spelled out in characters once (``chars``), and ``forms``
+points every token at its row, so the character encoder never runs twice on the same word.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from seqtag.read import Sentence
+from seqtag.vocab import PAD, Vocabularies
+
+IGNORE = -100  # label id for padding; cross_entropy skips it
+MAX_WORD_CHARS = 64  # longer words keep their first and last 32 characters (prefix and suffix)
+
+
+@dataclass
+class Batch:
+    words: torch.Tensor  # (B, T) word ids, PAD past each sentence's end
+    chars: torch.Tensor  # (U, L) character ids of the U distinct word forms in the batch
+    char_lengths: torch.Tensor  # (U,)
+    forms: torch.Tensor  # (B, T) row of `chars` for each token
+    lengths: torch.Tensor  # (B,) on the CPU, as pack_padded_sequence wants
+    mask: torch.Tensor  # (B, T) True on real tokens
+    tags: torch.Tensor | None = None  # (B, T) label ids, IGNORE past each sentence's end
+
+    def to(self, device: torch.device) -> Batch:
+        move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
+        return Batch(
+            move(self.words),
+            move(self.chars),
+            self.char_lengths,
+            move(self.forms),
+            self.lengths,
+            move(self.mask),
+            move(self.tags),
+        )
+
+
+def spell(word: str) -> str:
+    if len(word) <= MAX_WORD_CHARS:
+        return word
+    half = MAX_WORD_CHARS // 2
+    return word[:half] + word[-half:]
+
+
+class Batcher:
+    """Turns lists of sentences into Batches with the model's vocabularies."""
+
+    def __init__(self, vocabularies: Vocabularies):
+        self.vocabularies = vocabularies
+        self._spelled: dict[str, list[int]] = {}  # bounded cache of character ids per form
+
+    def _char_ids(self, form: str) -> list[int]:
+        ids = self._spelled.get(form)
+        if ids is None:
+            if len(self._spelled) > 200_000:  # stays bounded on endless input
+                self._spelled.clear()
+            encode = self.vocabularies.chars.encode
+            ids = self._spelled[form] = [encode(char) for char in spell(form)]
+        return ids
+
+    def batch(self, sentences: Sequence[Sentence], with_tags: bool = False) -> Batch:
+        """Sentences must be non-empty; with_tags needs every sentence's tags."""
+        B = len(sentences)
+        T = max(len(sentence.words) for sentence in sentences)
+        words = torch.full((B, T), PAD, dtype=torch.long)
+        forms = torch.zeros((B, T), dtype=torch.long)
+        tags = torch.full((B, T), IGNORE, dtype=torch.long) if with_tags else None
+        lengths = torch.tensor([len(sentence.words) for sentence in sentences], dtype=torch.long)
+        row_of: dict[str, int] = {}
+        encode_word = self.vocabularies.words.encode
+        for b, sentence in enumerate(sentences):
+            n = len(sentence.words)
+            words[b, :n] = torch.tensor([encode_word(w) for w in sentence.words])
+            forms[b, :n] = torch.tensor([row_of.setdefault(w, len(row_of)) for w in sentence.words])
+            if tags is not None:
+                encode_label = self.vocabularies.labels.encode
+                tags[b, :n] = torch.tensor([encode_label(t) for t in sentence.tags])
+        spelled = [self._char_ids(form) for form in row_of]
+        L = max(len(ids) for ids in spelled)
+        chars = torch.full((len(spelled), L), PAD, dtype=torch.long)
+        for u, ids in enumerate(spelled):
+            chars[u, : len(ids)] = torch.tensor(ids)
+        char_lengths = torch.tensor([len(ids) for ids in spelled], dtype=torch.long)
+        mask = torch.arange(T)[None, :] < lengths[:, None]
+        return Batch(words, chars, char_lengths, forms, lengths, mask, tags)
+
+
+def training_order(
+    sentences: Sequence[Sentence], batch_size: int, rng: random.Random
+) -> list[list[int]]:
+    """Shuffled batches of sentence indices, similar lengths together to waste little padding.
+
+    Sentences are shuffled, sorted by length within pools of 50 batches, cut into batches, and
+    the batches shuffled again: every epoch sees a different mix.
+    """
+    order = [i for i in range(len(sentences)) if sentences[i].words]
+    rng.shuffle(order)
+    pool = batch_size * 50
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: len(sentences[i].words))
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def inference_order(sentences: Sequence[Sentence], max_tokens: int) -> Iterator[list[int]]:
+    """Batches of indices of the non-empty sentences, by length, capped at ~max_tokens tokens."""
+    order = sorted(
+        (i for i in range(len(sentences)) if sentences[i].words),
+        key=lambda i: len(sentences[i].words),
+    )
+    batch: list[int] = []
+    for i in order:
+        longest = len(sentences[i].words)  # sorted, so the newest is the longest
+        if batch and longest * (len(batch) + 1) > max_tokens:
+            yield batch
+            batch = []
+        batch.append(i)
+    if batch:
+        yield batch

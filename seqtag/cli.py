@@ -1,0 +1,383 @@
+"""Command line: train, eval, tag and info. The only module that prints.
+
+stdout carries data only; progress, summaries and warnings go to stderr. Expected failures are
+``SeqtagError`` and end as ``Error: FILE:LINE: message`` with exit 1; usage errors exit 2.
+torch is imported inside the commands, so ``seqtag --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from seqtag import SeqtagError, __version__
+from seqtag.config import ModelConfig, TrainConfig, load_toml
+from seqtag.lines import ENCODING_ERRORS, open_lines
+from seqtag.read import Column, read_conllu, read_tokenized, require_tags
+
+INPUT_FORMATS = ("raw", "tokenized", "conllu")
+OUTPUT_FORMATS = ("conllu", "tsv", "jsonl")
+TAG_CHUNK_SENTENCES = 256  # sentences tagged together when input arrives faster than we tag
+
+
+class SeqtagGroup(click.Group):
+    """Turns expected errors into one line on stderr, and a closed stdout into a quiet exit."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SeqtagError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(1)
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly, and keep Python from complaining
+            # about the unflushable stdout at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
+
+
+def _stderr_console(quiet: bool):
+    from rich.console import Console
+
+    return Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
+
+
+def _resolve_device(name: str):
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SeqtagError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu")
+    return torch.device(name)
+
+
+def _read_labeled(path: str, column: Column, encoding_errors: str):
+    lines = open_lines(path, encoding_errors)
+    return require_tags(read_conllu(lines, column), lines.name, column)
+
+
+def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None):
+    """Eager --config: the file's values become click defaults, so the command line wins."""
+    if value is not None:
+        valid = [p.name for p in ctx.command.params if p.name not in ("config", "train_file")]
+        ctx.default_map = {**(ctx.default_map or {}), **load_toml(value, valid)}
+    return value
+
+
+def _format_seconds(seconds: float) -> str:
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+@click.group(cls=SeqtagGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="seqtag")
+def main() -> None:
+    """Train and run BiLSTM/BiGRU sequence taggers (POS, NER) for small training sets.
+
+    \b
+      seqtag train train.conllu --dev dev.conllu -o upos.model
+      seqtag eval -m upos.model test.conllu
+      cat text.txt | seqtag tag -m upos.model --format tsv
+    """
+
+
+_model_defaults = ModelConfig()
+_train_defaults = TrainConfig()
+
+
+@main.command()
+@click.argument("train_file", metavar="TRAIN.conllu", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--dev", "dev_file", type=click.Path(dir_okay=False), help="Dev CoNLL-U for early stopping; without it a seeded --dev-fraction of train is held out.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Where to write the model file (atomically).")
+@click.option("--column", default="upos", show_default=True, help="Column to learn: upos, xpos, feats or misc:KEY (e.g. misc:NER).")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False), is_eager=True, expose_value=False, callback=_load_config, help="TOML file of option values (keys as the long option names); the command line overrides it.")
+@click.option("--rnn", type=click.Choice(["lstm", "gru"]), default=_model_defaults.rnn, show_default=True, help="Recurrent encoder type.")
+@click.option("--layers", type=click.IntRange(1, 8), default=_model_defaults.layers, show_default=True, help="Stacked bidirectional layers.")
+@click.option("--hidden", type=click.IntRange(1), default=_model_defaults.hidden, show_default=True, help="Encoder size per direction.")
+@click.option("--word-dim", type=click.IntRange(1), default=_model_defaults.word_dim, show_default=True, help="Word embedding size.")
+@click.option("--char/--no-char", default=_model_defaults.char, show_default=True, help="Character BiLSTM word vectors (for unseen words).")
+@click.option("--char-dim", type=click.IntRange(1), default=_model_defaults.char_dim, show_default=True, help="Character embedding size.")
+@click.option("--char-hidden", type=click.IntRange(1), default=_model_defaults.char_hidden, show_default=True, help="Character BiLSTM size per direction.")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=_model_defaults.dropout, show_default=True, help="Dropout between layers.")
+@click.option("--word-dropout", type=click.FloatRange(0), default=_train_defaults.word_dropout, show_default=True, help="Alpha: a word seen c times is replaced by UNK with p = alpha/(alpha+c); 0 turns it off.")
+@click.option("--seed", type=int, default=_train_defaults.seed, show_default=True, help="Random seed; the same seed repeats a CPU run.")
+@click.option("--max-epochs", type=click.IntRange(1), default=_train_defaults.max_epochs, show_default=True, help="Upper bound on epochs.")
+@click.option("--patience", type=click.IntRange(1), default=_train_defaults.patience, show_default=True, help="Stop after this many epochs without a better dev score.")
+@click.option("--batch-size", type=click.IntRange(1), default=_train_defaults.batch_size, show_default=True, help="Sentences per batch.")
+@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=_train_defaults.learning_rate, show_default=True, help="Adam learning rate.")
+@click.option("--clip", type=click.FloatRange(0, min_open=True), default=_train_defaults.clip, show_default=True, help="Gradient norm clipping.")
+@click.option("--dev-fraction", type=click.FloatRange(0, 0.5, min_open=True), default=_train_defaults.dev_fraction, show_default=True, help="Share of train held out as dev when no --dev is given.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="auto picks a GPU when there is one.")
+@click.option("--encoding-errors", type=click.Choice(ENCODING_ERRORS), default="strict", show_default=True, help="strict: stop at invalid UTF-8; replace: go on with U+FFFD.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
+def train(train_file, dev_file, output, column, device, encoding_errors, quiet, **options) -> None:
+    """Train a tagger for one CoNLL-U column and save it to one model file.
+
+    Progress (epoch, loss, dev score, time) goes to stderr: a live display on a terminal,
+    one line per epoch otherwise; -q silences it. The best epoch on dev is kept.
+
+    \b
+      seqtag train train.conllu --dev dev.conllu -o upos.model
+      seqtag train train.conllu --column xpos --rnn gru --no-char -o xpos.model
+      seqtag train train.conllu --column misc:NER --config configs/pos.toml -o ner.model
+    """
+    from seqtag import modelfile
+    from seqtag.config import split_options
+    from seqtag.train import fit, split_dev
+    from seqtag.vocab import Vocabularies
+
+    console = _stderr_console(quiet)
+    parsed_column = Column.parse(column)
+    out_dir = Path(output).parent
+    if not out_dir.is_dir():
+        raise SeqtagError("the directory for the model does not exist", str(out_dir))
+    model_config, train_config = split_options(options)
+    target = _resolve_device(device)
+
+    train_set = _read_labeled(train_file, parsed_column, encoding_errors)
+    train_name = "<stdin>" if train_file == "-" else train_file
+    if dev_file:
+        dev_set = _read_labeled(dev_file, parsed_column, encoding_errors)
+        dev_source = dev_file
+    else:
+        if len(train_set) < 2:
+            raise SeqtagError("need at least 2 sentences to hold one out as dev; give --dev", train_name)
+        train_set, dev_set = split_dev(train_set, train_config.dev_fraction, train_config.seed)
+        dev_source = f"{len(dev_set)} sentences held out of {train_name} (seed {train_config.seed})"
+        console.print(f"No --dev given: holding out {dev_source} for early stopping.")
+
+    vocabularies = Vocabularies.build(train_set)
+    words = sum(len(s.words) for s in train_set)
+    console.print(
+        f"Training on {len(train_set)} sentences ({words} words), {len(vocabularies.labels)} labels "
+        f"in column {parsed_column.spec}; dev {len(dev_set)} sentences; device {target.type}."
+    )
+
+    show_live = not quiet and sys.stderr.isatty()
+    progress = task = None
+    if show_live:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"),
+            TimeElapsedColumn(), console=console, transient=True,
+        )
+        task = progress.add_task("train", total=None, epoch=1)
+        progress.start()
+
+    def on_batch(done: int, total: int) -> None:
+        if progress is not None:
+            progress.update(task, completed=done, total=total)
+
+    def on_epoch(report) -> None:
+        mark = "*" if report.best_epoch == report.epoch else " "
+        console.print(
+            f"epoch {report.epoch:3d}  loss {report.loss:.4f}  dev acc {report.dev_score:.4f}{mark} "
+            f" best {report.best_score:.4f} (epoch {report.best_epoch})  {_format_seconds(report.elapsed)}"
+        )
+        if progress is not None:
+            progress.update(task, completed=0, epoch=report.epoch + 1)
+
+    try:
+        result = fit(train_set, dev_set, vocabularies, model_config, train_config, target, on_epoch, on_batch)
+    finally:
+        if progress is not None:
+            progress.stop()
+    modelfile.save(
+        output,
+        result.model,
+        vocabularies,
+        parsed_column.spec,
+        train_config,
+        {
+            "dev_score": result.best_score,
+            "dev_metric": "accuracy",
+            "best_epoch": result.best_epoch,
+            "epochs_run": len(result.epochs),
+            "train_sentences": len(train_set),
+            "train_words": words,
+            "dev_source": dev_source,
+            "training_seconds": round(result.epochs[-1].elapsed, 1) if result.epochs else 0.0,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        },
+    )
+    elapsed = result.epochs[-1].elapsed if result.epochs else 0.0
+    console.print(
+        f"Saved {output}: dev accuracy {result.best_score:.4f} at epoch {result.best_epoch} "
+        f"of {len(result.epochs)} ({_format_seconds(elapsed)})."
+    )
+
+
+@main.command("eval")
+@click.argument("gold_file", metavar="GOLD.conllu", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-m", "--model", "model_file", type=click.Path(dir_okay=False), help="Tag the gold words with this model and score it.")
+@click.option("--pred", "pred_file", type=click.Path(dir_okay=False), help="Score this predictions file (CoNLL-U, same words as gold) instead of a model.")
+@click.option("--column", default=None, help="Column to score [default: the model's column, else upos].")
+@click.option("--train", "train_file", type=click.Path(dir_okay=False), help="With --pred: training file whose words count as known, for the known/unseen split.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--encoding-errors", type=click.Choice(ENCODING_ERRORS), default="strict", show_default=True)
+def evaluate(gold_file, model_file, pred_file, column, train_file, as_json, device, encoding_errors) -> None:
+    """Score a model, or a predictions file, against gold CoNLL-U.
+
+    Prints accuracy, accuracy on words seen in training vs unseen ones, and per-label
+    precision/recall/F1; BIO entity labels also get entity-level scores (seqeval).
+    With --json, one object with accuracy, known_accuracy, unknown_accuracy and per_label.
+
+    \b
+      seqtag eval -m upos.model test.conllu
+      seqtag eval --pred predicted.conllu --train train.conllu test.conllu --json | jq .accuracy
+    """
+    from seqtag.evaluate import check_aligned, score
+
+    if (model_file is None) == (pred_file is None):
+        raise click.UsageError("give exactly one of -m/--model or --pred")
+    if train_file and not pred_file:
+        raise click.UsageError("--train goes with --pred; a model knows its own training words")
+    if model_file:
+        from seqtag import modelfile
+        from seqtag.batch import Batcher
+        from seqtag.decode import predict
+
+        target = _resolve_device(device)
+        loaded = modelfile.load(model_file, target)
+        parsed_column = Column.parse(column or loaded.column)
+        gold = _read_labeled(gold_file, parsed_column, encoding_errors)
+        predicted = predict(loaded.model, Batcher(loaded.vocabularies), gold, target)
+        is_known = loaded.vocabularies.words.__contains__
+    else:
+        parsed_column = Column.parse(column or "upos")
+        gold = _read_labeled(gold_file, parsed_column, encoding_errors)
+        pred_sentences = _read_labeled(pred_file, parsed_column, encoding_errors)
+        check_aligned(gold, pred_sentences, gold_file, pred_file)
+        predicted = [s.tags for s in pred_sentences]
+        is_known = None
+        if train_file:
+            known_words = {w for s in _read_labeled(train_file, parsed_column, encoding_errors) for w in s.words}
+            is_known = known_words.__contains__
+    scores = {"column": parsed_column.spec, **score(gold, predicted, is_known)}
+    if as_json:
+        click.echo(json.dumps(scores, ensure_ascii=False, indent=None))
+    else:
+        _print_scores(scores)
+
+
+def _print_scores(scores: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    summary = Table(title=f"{scores['column']}: {scores['sentences']} sentences, {scores['tokens']} tokens")
+    for name in ("metric", "value", "tokens"):
+        summary.add_column(name, justify="right" if name != "metric" else "left")
+    summary.add_row("accuracy", f"{scores['accuracy']:.4f}", str(scores["tokens"]))
+    if scores["known_accuracy"] is not None:
+        summary.add_row("known words", f"{scores['known_accuracy']:.4f}", str(scores["known_tokens"]))
+        summary.add_row("unseen words", f"{scores['unknown_accuracy']:.4f}", str(scores["unknown_tokens"]))
+    if "f1" in scores:
+        for name in ("precision", "recall", "f1"):
+            summary.add_row(f"entity {name}", f"{scores[name]:.4f}", "")
+    console.print(summary)
+    for title, rows in (("per label", scores["per_label"]), ("per entity type", scores.get("per_type"))):
+        if not rows:
+            continue
+        table = Table(title=title)
+        for name in ("label", "precision", "recall", "f1", "support"):
+            table.add_column(name, justify="left" if name == "label" else "right")
+        for label, values in rows.items():
+            table.add_row(
+                label,
+                *(f"{values[k]:.4f}" for k in ("precision", "recall", "f1")),
+                str(values["support"]),
+            )
+        console.print(table)
+
+
+@main.command()
+@click.argument("input_file", metavar="[FILE|-]", default="-", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-m", "--model", "model_file", type=click.Path(dir_okay=False), required=True, help="Model file from seqtag train.")
+@click.option("-i", "--input-format", type=click.Choice(INPUT_FORMATS), default="raw", show_default=True, help="raw: plain text, split and tokenized here; tokenized: one sentence a line, tokens split on spaces; conllu: fill the model's column.")
+@click.option("-f", "--format", "output_format", type=click.Choice(OUTPUT_FORMATS), default="conllu", show_default=True, help="conllu; tsv (token TAB tag, blank line between sentences); jsonl (one object a sentence).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--encoding-errors", type=click.Choice(ENCODING_ERRORS), default="strict", show_default=True)
+def tag(input_file, model_file, input_format, output_format, device, encoding_errors) -> None:
+    """Tag text from FILE or stdin and write it to stdout, streaming.
+
+    Input is read and tagged in chunks, so memory stays flat and a slow pipe gets answers as
+    its lines arrive. CoNLL-U input comes back byte for byte except the model's column.
+
+    \b
+      echo "The cat sat on the mat." | seqtag tag -m upos.model --format tsv
+      seqtag tag -m upos.model -i tokenized -f jsonl tokens.txt
+      seqtag tag -m upos.model -i conllu test.conllu > tagged.conllu
+    """
+    from seqtag import modelfile
+    from seqtag.batch import Batcher
+    from seqtag.decode import predict
+    from seqtag.tokenize import split_sentences
+    from seqtag.write import write_sentence
+
+    target = _resolve_device(device)
+    loaded = modelfile.load(model_file, target)
+    column = Column.parse(loaded.column)
+    batcher = Batcher(loaded.vocabularies)
+    lines = open_lines(input_file, encoding_errors)
+    if input_format == "conllu":
+        sentences = read_conllu(lines)
+    elif input_format == "tokenized":
+        sentences = read_tokenized(lines)
+    else:
+        sentences = split_sentences((lines.line_number, text) for text in lines)
+    out = sys.stdout
+    if hasattr(out, "reconfigure"):
+        out.reconfigure(encoding="utf-8", newline="\n")
+
+    def flush(chunk: list) -> None:
+        for sentence, tags in zip(chunk, predict(loaded.model, batcher, chunk, target), strict=True):
+            write_sentence(out, sentence, tags, output_format, column)
+        out.flush()
+
+    chunk = []
+    for sentence in sentences:
+        chunk.append(sentence)
+        if len(chunk) >= TAG_CHUNK_SENTENCES or not lines.ready():
+            flush(chunk)
+            chunk = []
+    flush(chunk)
+
+
+@main.command()
+@click.option("-m", "--model", "model_file", type=click.Path(dir_okay=False), required=True, help="Model file to describe.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metadata as one JSON object.")
+def info(model_file, as_json) -> None:
+    """Print a model file's metadata: column, labels, configs, dev score, versions.
+
+    Reads only the metadata, never executes anything from the file.
+
+    \b
+      seqtag info -m upos.model
+      seqtag info -m upos.model --json | jq .dev_score
+    """
+    from seqtag.modelfile import read_metadata
+
+    metadata = read_metadata(model_file)
+    vocabularies = metadata.pop("vocabularies", {})
+    metadata["labels"] = vocabularies.get("labels", [])
+    metadata["vocabulary_sizes"] = {name: len(items) for name, items in vocabularies.items()}
+    if as_json:
+        click.echo(json.dumps(metadata, ensure_ascii=False))
+        return
+    for key, value in metadata.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = " ".join(map(str, value))
+        click.echo(f"{key}: {value}")
+

@@ -1,0 +1,119 @@
+"""Model file: save and load one self-contained file, with no code executed on load.
+
+The file is safetensors: the weights, plus JSON metadata under ``seqtag`` holding the format
+version, configs, vocabularies, label set, tagged column, seqtag version and dev score. Nothing is
+pickled, so loading a file from a stranger cannot run code. Saving goes through a temporary file
+and an atomic rename, so an interrupted save leaves the old file or the new one, never half.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from seqtag import SeqtagError, __version__
+from seqtag.config import ModelConfig, TrainConfig
+from seqtag.model import Tagger
+from seqtag.train import build_model
+from seqtag.vocab import Vocabularies
+
+FORMAT_NAME = "seqtag-model"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class LoadedModel:
+    model: Tagger
+    vocabularies: Vocabularies
+    column: str
+    model_config: ModelConfig
+    metadata: dict[str, Any]  # everything saved beside the weights, JSON-ready
+
+
+def save(
+    path: str | Path,
+    model: Tagger,
+    vocabularies: Vocabularies,
+    column: str,
+    train_config: TrainConfig,
+    extra: dict[str, Any],
+) -> None:
+    path = Path(path)
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "seqtag_version": __version__,
+        "column": column,
+        "model_config": asdict(model.config),
+        "train_config": asdict(train_config),
+        "vocabularies": vocabularies.to_dict(),
+        **extra,
+    }
+    tensors = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
+    header = {"format": FORMAT_NAME, "seqtag": json.dumps(metadata, ensure_ascii=False)}
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise SeqtagError(f"cannot write the model: {error.strerror}", str(path)) from None
+    os.close(handle)
+    try:
+        save_file(tensors, temporary, metadata=header)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a model file, checked for format and version; weights not read."""
+    name = str(path)
+    if not Path(path).is_file():
+        raise SeqtagError("no such model file", name)
+    try:
+        with safe_open(name, framework="pt") as handle:
+            header = handle.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise SeqtagError(f"not a seqtag model file, or a damaged one ({error})", name) from None
+    if header.get("format") != FORMAT_NAME or "seqtag" not in header:
+        raise SeqtagError("not a seqtag model file (no seqtag metadata in it)", name)
+    try:
+        metadata = json.loads(header["seqtag"])
+        version = int(metadata["format_version"])
+    except (ValueError, KeyError, TypeError):
+        raise SeqtagError("damaged seqtag model file: unreadable metadata", name) from None
+    if version > FORMAT_VERSION:
+        raise SeqtagError(
+            f"model file format {version} is newer than this seqtag ({__version__}) reads "
+            f"(format {FORMAT_VERSION}); upgrade seqtag",
+            name,
+        )
+    return metadata
+
+
+def load(path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
+    name = str(path)
+    metadata = read_metadata(path)
+    try:
+        config = ModelConfig(**metadata["model_config"])
+        vocabularies = Vocabularies.from_dict(metadata["vocabularies"])
+        column = metadata["column"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise SeqtagError(f"damaged seqtag model file: bad metadata ({error})", name) from None
+    model = build_model(config, vocabularies)
+    try:
+        with safe_open(name, framework="pt", device="cpu") as handle:
+            state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        model.load_state_dict(state, strict=True)
+    except (SafetensorError, OSError, RuntimeError) as error:
+        raise SeqtagError(f"damaged seqtag model file: weights do not load ({error})", name) from None
+    model.to(device).eval()
+    return LoadedModel(model, vocabularies, column, config, metadata)

@@ -1,0 +1,170 @@
+"""Tokenize: raw text lines -> sentences of tokens, each knowing whether a space followed it.
+
+A deliberately simple, language-neutral, rule-based splitter: punctuation and symbols (Unicode
+categories P* and S*) become tokens of their own, except inside numbers (3.14, 1,000), inside
+words (don't, well-known) and in URLs and e-mail addresses. Combining marks stay inside their
+word, so Indic and other abugida scripts are not torn apart. No character is ever lost: the
+tokens of a sentence joined give back its text without the whitespace.
+
+A sentence ends after . ! ? and their relatives (plus closing quotes and brackets) unless the
+period follows a single letter or a common abbreviation, or the next word starts in lower case.
+A sentence may run on over a line break, but never past a blank line; so wrapped paragraphs
+work, and a line that ends a sentence is tagged as soon as it arrives.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+
+from seqtag.read import Sentence
+
+SENTENCE_END = frozenset({".", "!", "?", "…", "。", "！", "？", "।", "॥", "؟", "۔", "።"})
+CLOSERS = frozenset({'"', "'", ")", "]", "}", "”", "’", "»", "›", "」", "』"})
+ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st jr sr vs etc e.g i.e cf no fig vol pp ca approx dept est inc ltd co".split()
+)
+_INNER_WORD = frozenset("'’-‐‑")  # joins two word pieces: don't, well-known
+_INNER_NUMBER = frozenset(".,:/")  # joins two digit runs: 3.14, 1,000, 12:30, 1/2
+_URL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+_URL_TRAIL = ".,;:!?)]}\"'”’"
+MAX_SENTENCE_TOKENS = 1000  # run-on text is cut here so memory stays bounded on any input
+
+
+@lru_cache(maxsize=4096)
+def _is_punctuation(char: str) -> bool:
+    return unicodedata.category(char)[0] in "PS"
+
+
+def split_chunk(chunk: str) -> list[str]:
+    """Split one whitespace-free chunk into tokens."""
+    url = _URL.fullmatch(chunk.rstrip(_URL_TRAIL))
+    if url:
+        end = url.end()
+        return [chunk[:end], *split_chunk(chunk[end:])] if end < len(chunk) else [chunk]
+    tokens: list[str] = []
+    start = 0
+    length = len(chunk)
+    i = 0
+    while i < length:
+        char = chunk[i]
+        if not _is_punctuation(char):
+            i += 1
+            continue
+        before = chunk[i - 1] if i > 0 else ""
+        after = chunk[i + 1] if i + 1 < length else ""
+        joins_word = char in _INNER_WORD and before and after
+        joins_word = joins_word and not _is_punctuation(before) and not _is_punctuation(after)
+        joins_number = char in _INNER_NUMBER and before.isdigit() and after.isdigit()
+        if joins_word or joins_number:
+            i += 1
+            continue
+        if start < i:
+            tokens.append(chunk[start:i])
+        run_end = i + 1
+        while run_end < length and chunk[run_end] == char:  # "...", "!!!", "--" stay whole
+            run_end += 1
+        tokens.append(chunk[i:run_end])
+        start = i = run_end
+    if start < length:
+        tokens.append(chunk[start:])
+    return tokens
+
+
+def tokenize_line(text: str) -> tuple[list[str], list[bool]]:
+    """Tokens of one line and, for each, whether whitespace followed it in the line."""
+    tokens: list[str] = []
+    space_after: list[bool] = []
+    for match in re.finditer(r"\S+", text):
+        pieces = split_chunk(match.group())
+        tokens.extend(pieces)
+        space_after.extend([False] * (len(pieces) - 1))
+        space_after.append(match.end() < len(text))
+    return tokens, space_after
+
+
+def _ends_sentence(tokens: list[str], i: int) -> bool:
+    """Does a sentence end after a terminal at tokens[i], given what comes next?"""
+    token = tokens[i]
+    if token[0] not in SENTENCE_END and not set(token) <= set(".!?…"):
+        return False
+    if token == ".":
+        previous = tokens[i - 1] if i > 0 else ""
+        if (len(previous) == 1 and previous.isalpha()) or previous.lower() in ABBREVIATIONS:
+            return False
+    following = next((t for t in tokens[i + 1 :] if t not in CLOSERS), None)
+    return following is None or not following[0].islower()
+
+
+class SentenceSplitter:
+    """Feeds on lines, hands out sentences as soon as they are complete."""
+
+    def __init__(self) -> None:
+        self._tokens: list[str] = []
+        self._space: list[bool] = []
+        self._line = 0  # where the pending sentence started
+        self._current_line = 0
+
+    def feed(self, text: str, line_number: int) -> Iterator[Sentence]:
+        if not text.strip():
+            yield from self.flush()
+            return
+        self._current_line = line_number
+        if not self._tokens:
+            self._line = line_number
+        elif self._space:
+            self._space[-1] = True  # the line break was a space between the two lines' words
+        tokens, space = tokenize_line(text)
+        self._tokens.extend(tokens)
+        self._space.extend(space)
+        yield from self._complete_sentences()
+
+    def flush(self) -> Iterator[Sentence]:
+        if self._tokens:
+            yield self._take(len(self._tokens))
+
+    def _complete_sentences(self) -> Iterator[Sentence]:
+        # Called at the end of a line: a terminal there ends the sentence.
+        i = 0
+        while i < len(self._tokens):
+            if i + 1 >= MAX_SENTENCE_TOKENS:
+                yield self._take(i + 1)
+                i = 0
+                continue
+            if _ends_sentence(self._tokens, i):
+                end = i + 1
+                # A closing quote or bracket belongs here only if no space comes before it.
+                while (
+                    end < len(self._tokens)
+                    and self._tokens[end] in CLOSERS
+                    and not self._space[end - 1]
+                ):
+                    end += 1
+                yield self._take(end)
+                i = 0
+                continue
+            i += 1
+
+    def _take(self, count: int) -> Sentence:
+        words, space = self._tokens[:count], self._space[:count]
+        del self._tokens[:count], self._space[:count]
+        space[-1] = True  # nothing to mark after the last word of a sentence
+        text = "".join(w + (" " if s else "") for w, s in zip(words, space, strict=True)).rstrip()
+        sentence = Sentence(words, line=self._line, text=text, space_after=space)
+        self._line = self._current_line
+        return sentence
+
+
+def split_sentences(lines: Iterable[tuple[int, str]]) -> Iterator[Sentence]:
+    """Sentences from numbered raw-text lines."""
+    splitter = SentenceSplitter()
+    for number, text in lines:
+        yield from splitter.feed(text, number)
+    yield from splitter.flush()
+
+
+def tokenize_text(text: str) -> list[Sentence]:
+    """Sentences of a string: the helper behind the Python API's ``tag_text``."""
+    return list(split_sentences(enumerate(text.splitlines(), start=1)))

@@ -1,0 +1,142 @@
+"""Train: fit a tagger with Adam, gradient clipping and early stopping on the dev score.
+
+Progress goes to an ``on_epoch`` callback (the CLI renders it); nothing here prints. The best
+epoch's weights are kept and returned, not the last epoch's.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from seqtag.batch import Batch, Batcher, training_order
+from seqtag.config import ModelConfig, TrainConfig
+from seqtag.decode import predict
+from seqtag.evaluate import accuracy
+from seqtag.model import Tagger
+from seqtag.read import Sentence
+from seqtag.vocab import UNK, Vocabularies
+
+
+@dataclass
+class EpochReport:
+    epoch: int
+    loss: float  # mean training loss per batch
+    dev_score: float
+    best_score: float
+    best_epoch: int
+    elapsed: float  # seconds since training began
+    batches: int
+
+
+@dataclass
+class TrainResult:
+    model: Tagger
+    best_score: float
+    best_epoch: int
+    epochs: list[EpochReport] = field(default_factory=list)
+    stopped_early: bool = False
+
+
+def split_dev(
+    sentences: Sequence[Sentence], fraction: float, seed: int
+) -> tuple[list[Sentence], list[Sentence]]:
+    """A seeded random split of train into (train, held-out dev); at least one sentence each."""
+    order = list(range(len(sentences)))
+    random.Random(seed).shuffle(order)
+    n_dev = min(max(1, round(len(sentences) * fraction)), len(sentences) - 1)
+    held_out = set(order[:n_dev])
+    train = [s for i, s in enumerate(sentences) if i not in held_out]
+    dev = [s for i, s in enumerate(sentences) if i in held_out]
+    return train, dev
+
+
+def word_dropout_table(sentences: Sequence[Sentence], vocabularies: Vocabularies, alpha: float):
+    """p(word -> UNK) = alpha / (alpha + count): rare words are dropped often, so the model
+    learns what to do with a word it has not seen, which is the common case on small data."""
+    counts = Counter(word for sentence in sentences for word in sentence.words)
+    table = torch.zeros(len(vocabularies.words))
+    if alpha > 0:
+        for word, count in counts.items():
+            table[vocabularies.words.encode(word)] = alpha / (alpha + count)
+        table[UNK] = 0.0
+    return table
+
+
+def build_model(config: ModelConfig, vocabularies: Vocabularies) -> Tagger:
+    return Tagger(config, len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels))
+
+
+def fit(
+    train: Sequence[Sentence],
+    dev: Sequence[Sentence],
+    vocabularies: Vocabularies,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    device: torch.device,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> TrainResult:
+    """Train until ``patience`` epochs pass without a better dev accuracy, or ``max_epochs``."""
+    torch.manual_seed(train_config.seed)
+    order_rng = random.Random(train_config.seed)
+    dropout_rng = torch.Generator().manual_seed(train_config.seed)
+    model = build_model(model_config, vocabularies).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=train_config.learning_rate)
+    batcher = Batcher(vocabularies)
+    drop_table = word_dropout_table(train, vocabularies, train_config.word_dropout)
+    dev_gold = [sentence.tags for sentence in dev]
+
+    result = TrainResult(model, best_score=-1.0, best_epoch=0)
+    best_state = copy.deepcopy(model.state_dict())
+    start = time.perf_counter()
+    for epoch in range(1, train_config.max_epochs + 1):
+        model.train()
+        batches = training_order(train, train_config.batch_size, order_rng)
+        total_loss = 0.0
+        for done, indices in enumerate(batches, start=1):
+            batch = batcher.batch([train[i] for i in indices], with_tags=True)
+            batch = drop_words(batch, drop_table, dropout_rng).to(device)
+            loss = model.loss(model(batch), batch)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.clip)
+            optimizer.step()
+            total_loss += loss.item()
+            if on_batch is not None:
+                on_batch(done, len(batches))
+        dev_score = accuracy(dev_gold, predict(model, batcher, dev, device))
+        if dev_score > result.best_score:
+            result.best_score, result.best_epoch = dev_score, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        report = EpochReport(
+            epoch,
+            total_loss / max(1, len(batches)),
+            dev_score,
+            result.best_score,
+            result.best_epoch,
+            time.perf_counter() - start,
+            len(batches),
+        )
+        result.epochs.append(report)
+        if on_epoch is not None:
+            on_epoch(report)
+        if epoch - result.best_epoch >= train_config.patience:
+            result.stopped_early = True
+            break
+    model.load_state_dict(best_state)
+    model.eval()
+    return result
+
+
+def drop_words(batch: Batch, table: torch.Tensor, generator: torch.Generator) -> Batch:
+    """Replace words by UNK with their word-dropout probability (characters are kept)."""
+    drop = torch.rand(batch.words.shape, generator=generator) < table[batch.words]
+    batch.words = batch.words.masked_fill(drop, UNK)
+    return batch
