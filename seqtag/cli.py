@@ -93,29 +93,161 @@ _train_defaults = TrainConfig()
 
 
 @main.command()
-@click.argument("train_file", metavar="TRAIN.conllu", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--dev", "dev_file", type=click.Path(dir_okay=False), help="Dev CoNLL-U for early stopping; without it a seeded --dev-fraction of train is held out.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Where to write the model file (atomically).")
-@click.option("--column", default="upos", show_default=True, help="Column to learn: upos, xpos, feats or misc:KEY (e.g. misc:NER).")
-@click.option("--config", type=click.Path(exists=True, dir_okay=False), is_eager=True, expose_value=False, callback=_load_config, help="TOML file of option values (keys as the long option names); the command line overrides it.")
-@click.option("--rnn", type=click.Choice(["lstm", "gru"]), default=_model_defaults.rnn, show_default=True, help="Recurrent encoder type.")
-@click.option("--layers", type=click.IntRange(1, 8), default=_model_defaults.layers, show_default=True, help="Stacked bidirectional layers.")
-@click.option("--hidden", type=click.IntRange(1), default=_model_defaults.hidden, show_default=True, help="Encoder size per direction.")
-@click.option("--word-dim", type=click.IntRange(1), default=_model_defaults.word_dim, show_default=True, help="Word embedding size.")
-@click.option("--char/--no-char", default=_model_defaults.char, show_default=True, help="Character BiLSTM word vectors (for unseen words).")
-@click.option("--char-dim", type=click.IntRange(1), default=_model_defaults.char_dim, show_default=True, help="Character embedding size.")
-@click.option("--char-hidden", type=click.IntRange(1), default=_model_defaults.char_hidden, show_default=True, help="Character BiLSTM size per direction.")
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=_model_defaults.dropout, show_default=True, help="Dropout between layers.")
-@click.option("--word-dropout", type=click.FloatRange(0), default=_train_defaults.word_dropout, show_default=True, help="Alpha: a word seen c times is replaced by UNK with p = alpha/(alpha+c); 0 turns it off.")
-@click.option("--seed", type=int, default=_train_defaults.seed, show_default=True, help="Random seed; the same seed repeats a CPU run.")
-@click.option("--max-epochs", type=click.IntRange(1), default=_train_defaults.max_epochs, show_default=True, help="Upper bound on epochs.")
-@click.option("--patience", type=click.IntRange(1), default=_train_defaults.patience, show_default=True, help="Stop after this many epochs without a better dev score.")
-@click.option("--batch-size", type=click.IntRange(1), default=_train_defaults.batch_size, show_default=True, help="Sentences per batch.")
-@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=_train_defaults.learning_rate, show_default=True, help="Adam learning rate.")
-@click.option("--clip", type=click.FloatRange(0, min_open=True), default=_train_defaults.clip, show_default=True, help="Gradient norm clipping.")
-@click.option("--dev-fraction", type=click.FloatRange(0, 0.5, min_open=True), default=_train_defaults.dev_fraction, show_default=True, help="Share of train held out as dev when no --dev is given.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="auto picks a GPU when there is one.")
-@click.option("--encoding-errors", type=click.Choice(ENCODING_ERRORS), default="strict", show_default=True, help="strict: stop at invalid UTF-8; replace: go on with U+FFFD.")
+@click.argument(
+    "train_file", metavar="TRAIN.conllu", type=click.Path(dir_okay=False, allow_dash=True)
+)
+@click.option(
+    "--dev",
+    "dev_file",
+    type=click.Path(dir_okay=False),
+    help="Dev CoNLL-U for early stopping; without it a seeded --dev-fraction of train is held out.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Where to write the model file (atomically).",
+)
+@click.option(
+    "--column",
+    default="upos",
+    show_default=True,
+    help="Column to learn: upos, xpos, feats or misc:KEY (e.g. misc:NER).",
+)
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False),
+    is_eager=True,
+    expose_value=False,
+    callback=_load_config,
+    help="TOML file of option values (keys as the long option names); the command line overrides it.",
+)
+@click.option(
+    "--rnn",
+    type=click.Choice(["lstm", "gru"]),
+    default=_model_defaults.rnn,
+    show_default=True,
+    help="Recurrent encoder type.",
+)
+@click.option(
+    "--layers",
+    type=click.IntRange(1, 8),
+    default=_model_defaults.layers,
+    show_default=True,
+    help="Stacked bidirectional layers.",
+)
+@click.option(
+    "--hidden",
+    type=click.IntRange(1),
+    default=_model_defaults.hidden,
+    show_default=True,
+    help="Encoder size per direction.",
+)
+@click.option(
+    "--word-dim",
+    type=click.IntRange(1),
+    default=_model_defaults.word_dim,
+    show_default=True,
+    help="Word embedding size.",
+)
+@click.option(
+    "--char/--no-char",
+    default=_model_defaults.char,
+    show_default=True,
+    help="Character BiLSTM word vectors (for unseen words).",
+)
+@click.option(
+    "--char-dim",
+    type=click.IntRange(1),
+    default=_model_defaults.char_dim,
+    show_default=True,
+    help="Character embedding size.",
+)
+@click.option(
+    "--char-hidden",
+    type=click.IntRange(1),
+    default=_model_defaults.char_hidden,
+    show_default=True,
+    help="Character BiLSTM size per direction.",
+)
+@click.option(
+    "--dropout",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=_model_defaults.dropout,
+    show_default=True,
+    help="Dropout between layers.",
+)
+@click.option(
+    "--word-dropout",
+    type=click.FloatRange(0),
+    default=_train_defaults.word_dropout,
+    show_default=True,
+    help="Alpha: a word seen c times is replaced by UNK with p = alpha/(alpha+c); 0 turns it off.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=_train_defaults.seed,
+    show_default=True,
+    help="Random seed; the same seed repeats a CPU run.",
+)
+@click.option(
+    "--max-epochs",
+    type=click.IntRange(1),
+    default=_train_defaults.max_epochs,
+    show_default=True,
+    help="Upper bound on epochs.",
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(1),
+    default=_train_defaults.patience,
+    show_default=True,
+    help="Stop after this many epochs without a better dev score.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=_train_defaults.batch_size,
+    show_default=True,
+    help="Sentences per batch.",
+)
+@click.option(
+    "--learning-rate",
+    type=click.FloatRange(0, min_open=True),
+    default=_train_defaults.learning_rate,
+    show_default=True,
+    help="Adam learning rate.",
+)
+@click.option(
+    "--clip",
+    type=click.FloatRange(0, min_open=True),
+    default=_train_defaults.clip,
+    show_default=True,
+    help="Gradient norm clipping.",
+)
+@click.option(
+    "--dev-fraction",
+    type=click.FloatRange(0, 0.5, min_open=True),
+    default=_train_defaults.dev_fraction,
+    show_default=True,
+    help="Share of train held out as dev when no --dev is given.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="auto picks a GPU when there is one.",
+)
+@click.option(
+    "--encoding-errors",
+    type=click.Choice(ENCODING_ERRORS),
+    default="strict",
+    show_default=True,
+    help="strict: stop at invalid UTF-8; replace: go on with U+FFFD.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 def train(train_file, dev_file, output, column, device, encoding_errors, quiet, **options) -> None:
     """Train a tagger for one CoNLL-U column and save it to one model file.
@@ -148,7 +280,9 @@ def train(train_file, dev_file, output, column, device, encoding_errors, quiet, 
         dev_source = dev_file
     else:
         if len(train_set) < 2:
-            raise SeqtagError("need at least 2 sentences to hold one out as dev; give --dev", train_name)
+            raise SeqtagError(
+                "need at least 2 sentences to hold one out as dev; give --dev", train_name
+            )
         train_set, dev_set = split_dev(train_set, train_config.dev_fraction, train_config.seed)
         dev_source = f"{len(dev_set)} sentences held out of {train_name} (seed {train_config.seed})"
         console.print(f"No --dev given: holding out {dev_source} for early stopping.")
@@ -166,8 +300,12 @@ def train(train_file, dev_file, output, column, device, encoding_errors, quiet, 
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         progress = Progress(
-            TextColumn("epoch {task.fields[epoch]}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"),
-            TimeElapsedColumn(), console=console, transient=True,
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} batches"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
         )
         task = progress.add_task("train", total=None, epoch=1)
         progress.start()
@@ -186,7 +324,9 @@ def train(train_file, dev_file, output, column, device, encoding_errors, quiet, 
             progress.update(task, completed=0, epoch=report.epoch + 1)
 
     try:
-        result = fit(train_set, dev_set, vocabularies, model_config, train_config, target, on_epoch, on_batch)
+        result = fit(
+            train_set, dev_set, vocabularies, model_config, train_config, target, on_epoch, on_batch
+        )
     finally:
         if progress is not None:
             progress.stop()
@@ -216,15 +356,41 @@ def train(train_file, dev_file, output, column, device, encoding_errors, quiet, 
 
 
 @main.command("eval")
-@click.argument("gold_file", metavar="GOLD.conllu", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("-m", "--model", "model_file", type=click.Path(dir_okay=False), help="Tag the gold words with this model and score it.")
-@click.option("--pred", "pred_file", type=click.Path(dir_okay=False), help="Score this predictions file (CoNLL-U, same words as gold) instead of a model.")
-@click.option("--column", default=None, help="Column to score [default: the model's column, else upos].")
-@click.option("--train", "train_file", type=click.Path(dir_okay=False), help="With --pred: training file whose words count as known, for the known/unseen split.")
+@click.argument(
+    "gold_file", metavar="GOLD.conllu", type=click.Path(dir_okay=False, allow_dash=True)
+)
+@click.option(
+    "-m",
+    "--model",
+    "model_file",
+    type=click.Path(dir_okay=False),
+    help="Tag the gold words with this model and score it.",
+)
+@click.option(
+    "--pred",
+    "pred_file",
+    type=click.Path(dir_okay=False),
+    help="Score this predictions file (CoNLL-U, same words as gold) instead of a model.",
+)
+@click.option(
+    "--column", default=None, help="Column to score [default: the model's column, else upos]."
+)
+@click.option(
+    "--train",
+    "train_file",
+    type=click.Path(dir_okay=False),
+    help="With --pred: training file whose words count as known, for the known/unseen split.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--encoding-errors", type=click.Choice(ENCODING_ERRORS), default="strict", show_default=True)
-def evaluate(gold_file, model_file, pred_file, column, train_file, as_json, device, encoding_errors) -> None:
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
+@click.option(
+    "--encoding-errors", type=click.Choice(ENCODING_ERRORS), default="strict", show_default=True
+)
+def evaluate(
+    gold_file, model_file, pred_file, column, train_file, as_json, device, encoding_errors
+) -> None:
     """Score a model, or a predictions file, against gold CoNLL-U.
 
     Prints accuracy, accuracy on words seen in training vs unseen ones, and per-label
@@ -260,7 +426,11 @@ def evaluate(gold_file, model_file, pred_file, column, train_file, as_json, devi
         predicted = [s.tags for s in pred_sentences]
         is_known = None
         if train_file:
-            known_words = {w for s in _read_labeled(train_file, parsed_column, encoding_errors) for w in s.words}
+            known_words = {
+                w
+                for s in _read_labeled(train_file, parsed_column, encoding_errors)
+                for w in s.words
+            }
             is_known = known_words.__contains__
     scores = {"column": parsed_column.spec, **score(gold, predicted, is_known)}
     if as_json:
@@ -274,18 +444,27 @@ def _print_scores(scores: dict) -> None:
     from rich.table import Table
 
     console = Console(highlight=False)
-    summary = Table(title=f"{scores['column']}: {scores['sentences']} sentences, {scores['tokens']} tokens")
+    summary = Table(
+        title=f"{scores['column']}: {scores['sentences']} sentences, {scores['tokens']} tokens"
+    )
     for name in ("metric", "value", "tokens"):
         summary.add_column(name, justify="right" if name != "metric" else "left")
     summary.add_row("accuracy", f"{scores['accuracy']:.4f}", str(scores["tokens"]))
     if scores["known_accuracy"] is not None:
-        summary.add_row("known words", f"{scores['known_accuracy']:.4f}", str(scores["known_tokens"]))
-        summary.add_row("unseen words", f"{scores['unknown_accuracy']:.4f}", str(scores["unknown_tokens"]))
+        summary.add_row(
+            "known words", f"{scores['known_accuracy']:.4f}", str(scores["known_tokens"])
+        )
+        summary.add_row(
+            "unseen words", f"{scores['unknown_accuracy']:.4f}", str(scores["unknown_tokens"])
+        )
     if "f1" in scores:
         for name in ("precision", "recall", "f1"):
             summary.add_row(f"entity {name}", f"{scores[name]:.4f}", "")
     console.print(summary)
-    for title, rows in (("per label", scores["per_label"]), ("per entity type", scores.get("per_type"))):
+    for title, rows in (
+        ("per label", scores["per_label"]),
+        ("per entity type", scores.get("per_type")),
+    ):
         if not rows:
             continue
         table = Table(title=title)
@@ -301,12 +480,40 @@ def _print_scores(scores: dict) -> None:
 
 
 @main.command()
-@click.argument("input_file", metavar="[FILE|-]", default="-", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("-m", "--model", "model_file", type=click.Path(dir_okay=False), required=True, help="Model file from seqtag train.")
-@click.option("-i", "--input-format", type=click.Choice(INPUT_FORMATS), default="raw", show_default=True, help="raw: plain text, split and tokenized here; tokenized: one sentence a line, tokens split on spaces; conllu: fill the model's column.")
-@click.option("-f", "--format", "output_format", type=click.Choice(OUTPUT_FORMATS), default="conllu", show_default=True, help="conllu; tsv (token TAB tag, blank line between sentences); jsonl (one object a sentence).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--encoding-errors", type=click.Choice(ENCODING_ERRORS), default="strict", show_default=True)
+@click.argument(
+    "input_file", metavar="[FILE|-]", default="-", type=click.Path(dir_okay=False, allow_dash=True)
+)
+@click.option(
+    "-m",
+    "--model",
+    "model_file",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Model file from seqtag train.",
+)
+@click.option(
+    "-i",
+    "--input-format",
+    type=click.Choice(INPUT_FORMATS),
+    default="raw",
+    show_default=True,
+    help="raw: plain text, split and tokenized here; tokenized: one sentence a line, tokens split on spaces; conllu: fill the model's column.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(OUTPUT_FORMATS),
+    default="conllu",
+    show_default=True,
+    help="conllu; tsv (token TAB tag, blank line between sentences); jsonl (one object a sentence).",
+)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
+@click.option(
+    "--encoding-errors", type=click.Choice(ENCODING_ERRORS), default="strict", show_default=True
+)
 def tag(input_file, model_file, input_format, output_format, device, encoding_errors) -> None:
     """Tag text from FILE or stdin and write it to stdout, streaming.
 
@@ -340,7 +547,9 @@ def tag(input_file, model_file, input_format, output_format, device, encoding_er
         out.reconfigure(encoding="utf-8", newline="\n")
 
     def flush(chunk: list) -> None:
-        for sentence, tags in zip(chunk, predict(loaded.model, batcher, chunk, target), strict=True):
+        for sentence, tags in zip(
+            chunk, predict(loaded.model, batcher, chunk, target), strict=True
+        ):
             write_sentence(out, sentence, tags, output_format, column)
         out.flush()
 
@@ -354,7 +563,14 @@ def tag(input_file, model_file, input_format, output_format, device, encoding_er
 
 
 @main.command()
-@click.option("-m", "--model", "model_file", type=click.Path(dir_okay=False), required=True, help="Model file to describe.")
+@click.option(
+    "-m",
+    "--model",
+    "model_file",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Model file to describe.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as one JSON object.")
 def info(model_file, as_json) -> None:
     """Print a model file's metadata: column, labels, configs, dev score, versions.
@@ -380,4 +596,3 @@ def info(model_file, as_json) -> None:
         elif isinstance(value, list):
             value = " ".join(map(str, value))
         click.echo(f"{key}: {value}")
-

@@ -33,7 +33,9 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.rnn not in RNN_TYPES:
-            raise SeqtagError(f"unknown rnn type {self.rnn!r}; choose one of {', '.join(RNN_TYPES)}")
+            raise SeqtagError(
+                f"unknown rnn type {self.rnn!r}; choose one of {', '.join(RNN_TYPES)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,9 @@ class TrainConfig:
     batch_size: int = 32  # sentences per batch: small batches generalise better on small data
     learning_rate: float = 2e-3  # Adam; with clipping this is stable and converges quickly
     clip: float = 5.0  # gradient norm clipping keeps the recurrent layers from blowing up
-    word_dropout: float = 0.25  # alpha: a word seen c times becomes UNK with p = alpha / (alpha + c)
+    word_dropout: float = (
+        0.25  # alpha: a word seen c times becomes UNK with p = alpha / (alpha + c)
+    )
     dev_fraction: float = 0.1  # held out from train when no --dev is given
 
 

@@ -38,7 +38,9 @@ def check_aligned(
     for g, p in zip(gold, predicted, strict=True):
         if g.words != p.words:
             raise SeqtagError(
-                f"sentence words differ from the gold sentence at {gold_name}:{g.line}", pred_name, p.line
+                f"sentence words differ from the gold sentence at {gold_name}:{g.line}",
+                pred_name,
+                p.line,
             )
 
 
@@ -90,7 +92,11 @@ def score(
         "unknown_accuracy": _ratio(correct - known_correct, unknown_total) if is_known else None,
         "per_label": per_label,
     }
-    if labels and all(_BIO.fullmatch(label) for label in labels) and any(l != "O" for l in labels):
+    if (
+        labels
+        and all(_BIO.fullmatch(label) for label in labels)
+        and any(label != "O" for label in labels)
+    ):
         result.update(entity_scores([s.tags for s in gold], list(predicted)))
     return result
 
@@ -99,7 +105,9 @@ def entity_scores(gold: list[list[str]], predicted: list[list[str]]) -> dict:
     """Entity-level micro precision/recall/F1 and per type, seqeval's default (lenient) mode."""
     from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 
-    report = classification_report(gold, [list(p) for p in predicted], output_dict=True, zero_division=0)
+    report = classification_report(
+        gold, [list(p) for p in predicted], output_dict=True, zero_division=0
+    )
     per_type = {
         name: {
             "precision": values["precision"],

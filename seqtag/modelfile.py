@@ -114,6 +114,8 @@ def load(path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
             state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
         model.load_state_dict(state, strict=True)
     except (SafetensorError, OSError, RuntimeError) as error:
-        raise SeqtagError(f"damaged seqtag model file: weights do not load ({error})", name) from None
+        raise SeqtagError(
+            f"damaged seqtag model file: weights do not load ({error})", name
+        ) from None
     model.to(device).eval()
     return LoadedModel(model, vocabularies, column, config, metadata)

@@ -155,7 +155,9 @@ def read_tokenized(lines: LineReader) -> Iterator[Sentence]:
     """
     for text in lines:
         if "\x00" in text:
-            raise SeqtagError("NUL byte in line; is this a binary file?", lines.name, lines.line_number)
+            raise SeqtagError(
+                "NUL byte in line; is this a binary file?", lines.name, lines.line_number
+            )
         yield Sentence(text.split(), line=lines.line_number)
 
 

@@ -24,11 +24,11 @@ from seqtag.read import Sentence
 SENTENCE_END = frozenset({".", "!", "?", "…", "。", "！", "？", "।", "॥", "؟", "۔", "።"})
 CLOSERS = frozenset({'"', "'", ")", "]", "}", "”", "’", "»", "›", "」", "』"})
 ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st jr sr vs etc e.g i.e cf no fig vol pp ca approx dept est inc ltd co".split()
+    "mr mrs ms dr prof st jr sr vs etc e.g i.e cf no fig vol pp ca approx dept est inc ltd co".split()  # noqa: SIM905
 )
 _INNER_WORD = frozenset("'’-‐‑")  # joins two word pieces: don't, well-known
 _INNER_NUMBER = frozenset(".,:/")  # joins two digit runs: 3.14, 1,000, 12:30, 1/2
-_URL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+_URL = re.compile(r"(?<!\w)(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
 _URL_TRAIL = ".,;:!?)]}\"'”’"
 MAX_SENTENCE_TOKENS = 1000  # run-on text is cut here so memory stays bounded on any input
 
@@ -40,10 +40,11 @@ def _is_punctuation(char: str) -> bool:
 
 def split_chunk(chunk: str) -> list[str]:
     """Split one whitespace-free chunk into tokens."""
-    url = _URL.fullmatch(chunk.rstrip(_URL_TRAIL))
-    if url:
-        end = url.end()
-        return [chunk[:end], *split_chunk(chunk[end:])] if end < len(chunk) else [chunk]
+    url = _URL.search(chunk)
+    if url:  # a URL or address stays whole, wherever it sits in the chunk: (https://x.org),
+        start, end = url.start(), url.start() + len(url.group().rstrip(_URL_TRAIL))
+        if end > start:
+            return [*split_chunk(chunk[:start]), chunk[start:end], *split_chunk(chunk[end:])]
     tokens: list[str] = []
     start = 0
     length = len(chunk)
@@ -85,12 +86,17 @@ def tokenize_line(text: str) -> tuple[list[str], list[bool]]:
     return tokens, space_after
 
 
+def _is_terminal(token: str) -> bool:
+    return token[0] in SENTENCE_END or set(token) <= set(".!?…")
+
+
 def _ends_sentence(tokens: list[str], i: int) -> bool:
     """Does a sentence end after a terminal at tokens[i], given what comes next?"""
-    token = tokens[i]
-    if token[0] not in SENTENCE_END and not set(token) <= set(".!?…"):
+    if not _is_terminal(tokens[i]):
         return False
-    if token == ".":
+    if i + 1 < len(tokens) and _is_terminal(tokens[i + 1]):
+        return False  # "?!": the sentence ends after the last mark
+    if tokens[i] == ".":
         previous = tokens[i - 1] if i > 0 else ""
         if (len(previous) == 1 and previous.isalpha()) or previous.lower() in ABBREVIATIONS:
             return False

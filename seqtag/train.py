@@ -70,7 +70,9 @@ def word_dropout_table(sentences: Sequence[Sentence], vocabularies: Vocabularies
 
 
 def build_model(config: ModelConfig, vocabularies: Vocabularies) -> Tagger:
-    return Tagger(config, len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels))
+    return Tagger(
+        config, len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels)
+    )
 
 
 def fit(

@@ -41,7 +41,9 @@ def write_sentence(
         if sentence.words:  # CoNLL-U has no way to write an empty sentence
             stream.write("\n".join(conllu_lines(sentence, tags, column)) + "\n\n")
     elif output_format == "tsv":
-        stream.write("".join(f"{w}\t{t}\n" for w, t in zip(sentence.words, tags, strict=True)) + "\n")
+        stream.write(
+            "".join(f"{w}\t{t}\n" for w, t in zip(sentence.words, tags, strict=True)) + "\n"
+        )
     elif output_format == "jsonl":
         record = {"tokens": sentence.words, "tags": list(tags)}
         if sentence.text is not None:

@@ -1,0 +1,120 @@
+"""The contract every configuration must keep: train, save, load, same predictions, edge cases."""
+
+import math
+
+import pytest
+import torch
+from conftest import DATA
+
+from seqtag import modelfile
+from seqtag.batch import Batcher
+from seqtag.config import ModelConfig, TrainConfig
+from seqtag.decode import predict
+from seqtag.lines import open_lines
+from seqtag.model import Tagger
+from seqtag.read import Column, Sentence, read_conllu
+from seqtag.train import fit, split_dev
+from seqtag.vocab import Vocabularies
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    sentences = list(
+        read_conllu(open_lines(str(DATA / "en_ewt-excerpt-train.conllu")), Column.parse("upos"))
+    )
+    return sentences[:120]
+
+
+def tiny_config(**changes) -> ModelConfig:
+    base = dict(layers=1, hidden=12, word_dim=10, char_dim=6, char_hidden=6, dropout=0.2)
+    return ModelConfig(**{**base, **changes})
+
+
+@pytest.mark.parametrize("rnn", ["lstm", "gru"])
+@pytest.mark.parametrize("char", [True, False])
+def test_forward_shapes_loss_and_decode(corpus, rnn, char):
+    vocabularies = Vocabularies.build(corpus)
+    model = Tagger(
+        tiny_config(rnn=rnn, char=char, layers=2),
+        len(vocabularies.words),
+        len(vocabularies.chars),
+        len(vocabularies.labels),
+    )
+    batch = Batcher(vocabularies).batch(corpus[:5], with_tags=True)
+    emissions = model(batch)
+    B, T = batch.words.shape
+    assert emissions.shape == (B, T, len(vocabularies.labels))
+    loss = model.loss(emissions, batch)
+    assert loss.ndim == 0 and math.isfinite(loss.item())
+    loss.backward()
+    assert model.word_embed.weight.grad is not None
+    assert (model.char_encoder is not None) == char
+    decoded = model.decode(emissions, batch.mask)
+    assert [len(d) for d in decoded] == batch.lengths.tolist()
+
+
+@pytest.mark.parametrize(
+    ("rnn", "char"), [("lstm", True), ("lstm", False), ("gru", True), ("gru", False)]
+)
+def test_train_save_load_gives_identical_predictions(corpus, tmp_path, rnn, char):
+    train, dev = split_dev(corpus, 0.2, seed=3)
+    vocabularies = Vocabularies.build(train)
+    result = fit(
+        train,
+        dev,
+        vocabularies,
+        tiny_config(rnn=rnn, char=char),
+        TrainConfig(max_epochs=2, batch_size=16),
+        CPU,
+    )
+    assert 1 <= result.best_epoch <= 2 and len(result.epochs) == 2
+    path = tmp_path / "m.model"
+    modelfile.save(
+        path, result.model, vocabularies, "upos", TrainConfig(), {"dev_score": result.best_score}
+    )
+    loaded = modelfile.load(path)
+    assert loaded.column == "upos" and loaded.model_config == result.model.config
+    before = predict(result.model, Batcher(vocabularies), dev, CPU)
+    after = predict(loaded.model, Batcher(loaded.vocabularies), dev, CPU)
+    assert before == after
+    edge = [Sentence([]), Sentence(["x"]), Sentence(["never-seen-word", "ünïcödé"])]
+    tags = predict(loaded.model, Batcher(loaded.vocabularies), edge, CPU)
+    assert [len(t) for t in tags] == [0, 1, 2]
+    assert all(t in vocabularies.labels.items for sentence in tags for t in sentence)
+
+
+def test_training_with_the_same_seed_repeats(corpus):
+    train, dev = split_dev(corpus, 0.2, seed=1)
+    vocabularies = Vocabularies.build(train)
+    runs = [
+        fit(train, dev, vocabularies, tiny_config(), TrainConfig(max_epochs=2, seed=7), CPU)
+        for _ in range(2)
+    ]
+    assert [e.dev_score for e in runs[0].epochs] == [e.dev_score for e in runs[1].epochs]
+    assert [e.loss for e in runs[0].epochs] == [e.loss for e in runs[1].epochs]
+
+
+def test_training_learns_something(corpus):
+    train, dev = split_dev(corpus, 0.2, seed=1)
+    vocabularies = Vocabularies.build(train)
+    result = fit(
+        train,
+        dev,
+        vocabularies,
+        tiny_config(hidden=32),
+        TrainConfig(max_epochs=5, batch_size=8, learning_rate=5e-3),
+        CPU,
+    )
+    # 17 UPOS labels: chance is ~6%, the majority label ~20%. A few epochs must clear both.
+    assert result.best_score > 0.5
+    assert result.epochs[-1].loss < result.epochs[0].loss
+
+
+def test_split_dev_is_seeded_and_disjoint(corpus):
+    train, dev = split_dev(corpus, 0.1, seed=5)
+    assert len(dev) == 12 and len(train) == 108
+    assert split_dev(corpus, 0.1, seed=5)[1] == dev
+    assert split_dev(corpus, 0.1, seed=6)[1] != dev
+    assert not {id(s) for s in train} & {id(s) for s in dev}
