@@ -49,13 +49,9 @@ def _stderr_console(quiet: bool):
 
 
 def _resolve_device(name: str):
-    import torch
+    from seqtag.device import resolve_device
 
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SeqtagError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu")
-    return torch.device(name)
+    return resolve_device(name)
 
 
 def _read_labeled(path: str, column: Column, encoding_errors: str):
@@ -330,6 +326,9 @@ def train(train_file, dev_file, output, column, device, encoding_errors, quiet, 
     finally:
         if progress is not None:
             progress.stop()
+    if not result.epochs:
+        console.print("Interrupted before the first epoch ended: no model written.")
+        sys.exit(130)
     modelfile.save(
         output,
         result.model,
@@ -344,15 +343,20 @@ def train(train_file, dev_file, output, column, device, encoding_errors, quiet, 
             "train_sentences": len(train_set),
             "train_words": words,
             "dev_source": dev_source,
-            "training_seconds": round(result.epochs[-1].elapsed, 1) if result.epochs else 0.0,
+            "training_seconds": round(result.epochs[-1].elapsed, 1),
+            "interrupted": result.interrupted,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         },
     )
-    elapsed = result.epochs[-1].elapsed if result.epochs else 0.0
-    console.print(
-        f"Saved {output}: dev accuracy {result.best_score:.4f} at epoch {result.best_epoch} "
-        f"of {len(result.epochs)} ({_format_seconds(elapsed)})."
+    summary = (
+        f"{output}: dev accuracy {result.best_score:.4f} at epoch {result.best_epoch} "
+        f"of {len(result.epochs)} ({_format_seconds(result.epochs[-1].elapsed)})."
     )
+    if result.interrupted:
+        # Said even with -q: the user pressed Ctrl-C and must learn where the model went.
+        click.echo(f"Interrupted: saved the best model so far to {summary}", err=True)
+        sys.exit(130)
+    console.print(f"Saved {summary}")
 
 
 @main.command("eval")

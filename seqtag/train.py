@@ -42,6 +42,7 @@ class TrainResult:
     best_epoch: int
     epochs: list[EpochReport] = field(default_factory=list)
     stopped_early: bool = False
+    interrupted: bool = False  # Ctrl-C: the result holds the best epoch finished before it
 
 
 def split_dev(
@@ -95,12 +96,9 @@ def fit(
     drop_table = word_dropout_table(train, vocabularies, train_config.word_dropout)
     dev_gold = [sentence.tags for sentence in dev]
 
-    result = TrainResult(model, best_score=-1.0, best_epoch=0)
-    best_state = copy.deepcopy(model.state_dict())
-    start = time.perf_counter()
-    for epoch in range(1, train_config.max_epochs + 1):
+    def train_epoch(batches: list[list[int]]) -> float:
+        """One pass over the batches; returns the mean loss per batch."""
         model.train()
-        batches = training_order(train, train_config.batch_size, order_rng)
         total_loss = 0.0
         for done, indices in enumerate(batches, start=1):
             batch = batcher.batch([train[i] for i in indices], with_tags=True)
@@ -113,25 +111,31 @@ def fit(
             total_loss += loss.item()
             if on_batch is not None:
                 on_batch(done, len(batches))
-        dev_score = accuracy(dev_gold, predict(model, batcher, dev, device))
-        if dev_score > result.best_score:
-            result.best_score, result.best_epoch = dev_score, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        report = EpochReport(
-            epoch,
-            total_loss / max(1, len(batches)),
-            dev_score,
-            result.best_score,
-            result.best_epoch,
-            time.perf_counter() - start,
-            len(batches),
-        )
-        result.epochs.append(report)
-        if on_epoch is not None:
-            on_epoch(report)
-        if epoch - result.best_epoch >= train_config.patience:
-            result.stopped_early = True
-            break
+        return total_loss / max(1, len(batches))
+
+    result = TrainResult(model, best_score=-1.0, best_epoch=0)
+    best_state = copy.deepcopy(model.state_dict())
+    start = time.perf_counter()
+    try:
+        for epoch in range(1, train_config.max_epochs + 1):
+            batches = training_order(train, train_config.batch_size, order_rng)
+            loss = train_epoch(batches)
+            dev_score = accuracy(dev_gold, predict(model, batcher, dev, device))
+            if dev_score > result.best_score:
+                result.best_score, result.best_epoch = dev_score, epoch
+                best_state = copy.deepcopy(model.state_dict())
+            elapsed = time.perf_counter() - start
+            report = EpochReport(
+                epoch, loss, dev_score, result.best_score, result.best_epoch, elapsed, len(batches)
+            )
+            result.epochs.append(report)
+            if on_epoch is not None:
+                on_epoch(report)
+            if epoch - result.best_epoch >= train_config.patience:
+                result.stopped_early = True
+                break
+    except KeyboardInterrupt:
+        result.interrupted = True
     model.load_state_dict(best_state)
     model.eval()
     return result

@@ -291,3 +291,29 @@ def test_slow_pipe_gets_answers_before_input_ends(tiny_model):
         process.stdin.close()
         process.wait(timeout=60)
     assert process.returncode == 0
+
+
+def test_ctrl_c_saves_the_best_model_so_far_and_exits_130(tmp_path):
+    import signal
+
+    out = tmp_path / "m.model"
+    tiny = [o for o in TINY_OPTIONS if o != "-q"]
+    tiny[tiny.index("--max-epochs") + 1] = "500"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seqtag", "train", str(DATA / "en_ewt-excerpt-dev.conllu"), "-o", str(out), *tiny, "--patience", "500"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if line.startswith("epoch   2"):
+            process.send_signal(signal.SIGINT)
+            break
+    rest = process.stderr.read()
+    assert process.wait(timeout=120) == 130
+    assert f"Interrupted: saved the best model so far to {out}" in rest
+    assert "Traceback" not in rest
+    from seqtag.modelfile import read_metadata
+
+    metadata = read_metadata(out)
+    assert metadata["interrupted"] is True and metadata["epochs_run"] >= 2

@@ -1,0 +1,129 @@
+"""Train and score seqtag on UD treebanks: test accuracy, known/unseen split, time, model size.
+
+Trains with `seqtag train` on train (dev for early stopping; a treebank without dev gets 10% of
+train held out by seqtag itself), scores with `seqtag eval --json` on test, and writes one JSON
+record per run plus a markdown table. Finished runs are skipped, so it can be resumed.
+
+    python benchmarks/train_eval.py en_ewt --seeds 1 --out benchmarks/results/en_ewt
+    python benchmarks/train_eval.py lt_hse mr_ufal --seeds 1 2 3 -- --rnn gru
+
+Arguments after `--` go to `seqtag train` unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+UD = ROOT.parent / "shared" / "data" / "ud"
+
+
+def seqtag(*args: str) -> list[str]:
+    return [sys.executable, "-m", "seqtag", *args]
+
+
+def run_one(treebank: str, seed: int, out: Path, extra: list[str]) -> dict:
+    record_path = out / f"{treebank}-seed{seed}.json"
+    if record_path.exists():
+        return json.loads(record_path.read_text())
+    folder = UD / treebank
+    model = out / f"{treebank}-seed{seed}.model"
+    train_args = [str(folder / "train.conllu"), "-o", str(model), "--seed", str(seed), "-q"]
+    if (folder / "dev.conllu").exists():
+        train_args += ["--dev", str(folder / "dev.conllu")]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(seqtag("train", *train_args, *extra), check=True)
+    train_seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    scores = json.loads(
+        subprocess.run(
+            seqtag("eval", "-m", str(model), str(folder / "test.conllu"), "--json"),
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    info = json.loads(
+        subprocess.run(
+            seqtag("info", "-m", str(model), "--json"), check=True, capture_output=True, text=True
+        ).stdout
+    )
+    record = {
+        "treebank": treebank,
+        "seed": seed,
+        "train_args": extra,
+        "train_words": info["train_words"],
+        "dev_score": info["dev_score"],
+        "best_epoch": info["best_epoch"],
+        "epochs_run": info["epochs_run"],
+        "accuracy": scores["accuracy"],
+        "known_accuracy": scores["known_accuracy"],
+        "unknown_accuracy": scores["unknown_accuracy"],
+        "unknown_tokens": scores["unknown_tokens"],
+        "test_tokens": scores["tokens"],
+        "train_seconds": round(train_seconds, 1),
+        "train_cpu_seconds": round(
+            (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1
+        ),
+        "model_bytes": model.stat().st_size,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+    }
+    record_path.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def mean_sd(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{100 * values[0]:.2f}"
+    return f"{100 * statistics.mean(values):.2f} ± {100 * statistics.stdev(values):.2f}"
+
+
+def table(records: list[dict]) -> str:
+    rows = [
+        "| treebank | train words | seeds | UPOS test | known | unseen | train time | model MB |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for treebank in dict.fromkeys(r["treebank"] for r in records):
+        runs = [r for r in records if r["treebank"] == treebank]
+        minutes = statistics.median(r["train_seconds"] for r in runs) / 60
+        rows.append(
+            f"| {treebank} | {runs[0]['train_words']} | {len(runs)} "
+            f"| {mean_sd([r['accuracy'] for r in runs])} "
+            f"| {mean_sd([r['known_accuracy'] for r in runs])} "
+            f"| {mean_sd([r['unknown_accuracy'] for r in runs])} "
+            f"| {minutes:.1f} min | {runs[0]['model_bytes'] / 1e6:.1f} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("treebanks", nargs="+", help="folder names under ../shared/data/ud")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "train_eval")
+    args = parser.parse_args(argv)
+    if not UD.is_dir():
+        sys.exit(f"no treebanks at {UD}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    records = [run_one(t, s, args.out, extra) for t in args.treebanks for s in args.seeds]
+    markdown = table(records)
+    (args.out / "results.md").write_text(markdown)
+    (args.out / "results.json").write_text(json.dumps(records, indent=2) + "\n")
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
