@@ -244,12 +244,20 @@ _train_defaults = TrainConfig()
     show_default=True,
     help="strict: stop at invalid UTF-8; replace: go on with U+FFFD.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
-def train(train_file, dev_file, output, column, device, encoding_errors, quiet, **options) -> None:
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Per-epoch progress on stderr [default: only when stderr is a terminal].",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Nothing on stderr but errors.")
+def train(
+    train_file, dev_file, output, column, device, encoding_errors, progress, quiet, **options
+) -> None:
     """Train a tagger for one CoNLL-U column and save it to one model file.
 
-    Progress (epoch, loss, dev score, time) goes to stderr: a live display on a terminal,
-    one line per epoch otherwise; -q silences it. The best epoch on dev is kept.
+    Progress (epoch, loss, dev score, time) goes to stderr when it is a terminal, or always
+    with --progress (for log files); -q silences everything but errors. The model of the best
+    epoch on dev is kept. Ctrl-C saves the best model so far and exits with status 130.
 
     \b
       seqtag train train.conllu --dev dev.conllu -o upos.model
@@ -290,12 +298,13 @@ def train(train_file, dev_file, output, column, device, encoding_errors, quiet, 
         f"in column {parsed_column.spec}; dev {len(dev_set)} sentences; device {target.type}."
     )
 
-    show_live = not quiet and sys.stderr.isatty()
-    progress = task = None
-    if show_live:
+    terminal = sys.stderr.isatty()
+    show_epochs = not quiet and (progress if progress is not None else terminal)
+    bar = task = None
+    if show_epochs and terminal:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        progress = Progress(
+        bar = Progress(
             TextColumn("epoch {task.fields[epoch]}"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total} batches"),
@@ -303,29 +312,31 @@ def train(train_file, dev_file, output, column, device, encoding_errors, quiet, 
             console=console,
             transient=True,
         )
-        task = progress.add_task("train", total=None, epoch=1)
-        progress.start()
+        task = bar.add_task("train", total=None, epoch=1)
+        bar.start()
 
     def on_batch(done: int, total: int) -> None:
-        if progress is not None:
-            progress.update(task, completed=done, total=total)
+        if bar is not None:
+            bar.update(task, completed=done, total=total)
 
     def on_epoch(report) -> None:
+        if not show_epochs:
+            return
         mark = "*" if report.best_epoch == report.epoch else " "
         console.print(
             f"epoch {report.epoch:3d}  loss {report.loss:.4f}  dev acc {report.dev_score:.4f}{mark} "
             f" best {report.best_score:.4f} (epoch {report.best_epoch})  {_format_seconds(report.elapsed)}"
         )
-        if progress is not None:
-            progress.update(task, completed=0, epoch=report.epoch + 1)
+        if bar is not None:
+            bar.update(task, completed=0, epoch=report.epoch + 1)
 
     try:
         result = fit(
             train_set, dev_set, vocabularies, model_config, train_config, target, on_epoch, on_batch
         )
     finally:
-        if progress is not None:
-            progress.stop()
+        if bar is not None:
+            bar.stop()
     if not result.epochs:
         console.print("Interrupted before the first epoch ended: no model written.")
         sys.exit(130)

@@ -23,8 +23,11 @@ _CHUNK = 1 << 16
 class LineReader:
     """Numbered lines (1-based, newline stripped) from a binary stream, read in chunks."""
 
-    def __init__(self, stream: BinaryIO, name: str, encoding_errors: str = "strict"):
+    def __init__(
+        self, stream: BinaryIO, name: str, encoding_errors: str = "strict", owned: bool = False
+    ):
         self.name = name
+        self._owned = owned  # opened here, so closed here once the end is reached
         self.encoding_errors = encoding_errors
         self.line_number = 0
         self._stream = stream
@@ -73,6 +76,17 @@ class LineReader:
         return text
 
     def __iter__(self) -> Iterator[str]:
+        try:
+            yield from self._lines()
+        finally:  # however reading ends: at the end, on an error, or abandoned
+            self.close()
+
+    def close(self) -> None:
+        if self._owned and not self._stream.closed:
+            self._stream.close()
+        self._fd = None if self._owned else self._fd
+
+    def _lines(self) -> Iterator[str]:
         while True:
             newline = self._buffer.find(b"\n")
             if newline < 0:
@@ -99,4 +113,4 @@ def open_lines(path: str, encoding_errors: str = "strict") -> LineReader:
         stream = open(path, "rb")  # noqa: SIM115 - closed when the process ends or by the caller
     except OSError as error:
         raise SeqtagError(f"cannot open: {error.strerror}", path) from None
-    return LineReader(stream, path, encoding_errors)
+    return LineReader(stream, path, encoding_errors, owned=True)

@@ -35,7 +35,12 @@ def test_train_writes_a_model_and_reports_on_stderr(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert "No --dev given: holding out 10 sentences" in result.stderr
-    assert "epoch   1" in result.stderr and f"Saved {out}" in result.stderr
+    assert f"Saved {out}" in result.stderr
+    assert "epoch   1" not in result.stderr  # stderr is no terminal: no progress unless asked
+    logged = run(
+        "train", DATA / "en_ewt-excerpt-dev.conllu", "-o", out, *TINY_OPTIONS[:-1], "--progress"
+    )
+    assert "epoch   1" in logged.stderr and "epoch   2" in logged.stderr
     info = json.loads(run("info", "-m", out, "--json").stdout)
     assert info["column"] == "upos" and info["epochs_run"] == 2
     assert info["model_config"]["hidden"] == 16
@@ -300,7 +305,7 @@ def test_ctrl_c_saves_the_best_model_so_far_and_exits_130(tmp_path):
     tiny = [o for o in TINY_OPTIONS if o != "-q"]
     tiny[tiny.index("--max-epochs") + 1] = "500"
     process = subprocess.Popen(
-        [sys.executable, "-m", "seqtag", "train", str(DATA / "en_ewt-excerpt-dev.conllu"), "-o", str(out), *tiny, "--patience", "500"],
+        [sys.executable, "-m", "seqtag", "train", str(DATA / "en_ewt-excerpt-dev.conllu"), "-o", str(out), *tiny, "--patience", "500", "--progress"],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     lines = []
