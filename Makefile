@@ -10,7 +10,6 @@ RUN := runs/quickstart
 
 $(BIN)/seqtag: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $@
 

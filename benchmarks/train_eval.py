@@ -37,12 +37,14 @@ def run_one(treebank: str, seed: int, out: Path, extra: list[str]) -> dict:
         return json.loads(record_path.read_text())
     folder = UD / treebank
     model = out / f"{treebank}-seed{seed}.model"
-    train_args = [str(folder / "train.conllu"), "-o", str(model), "--seed", str(seed), "-q"]
+    log = out / f"{treebank}-seed{seed}.log"
+    train_args = [str(folder / "train.conllu"), "-o", str(model), "--seed", str(seed), "--progress"]
     if (folder / "dev.conllu").exists():
         train_args += ["--dev", str(folder / "dev.conllu")]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(seqtag("train", *train_args, *extra), check=True)
+    with log.open("w") as stderr:
+        subprocess.run(seqtag("train", *train_args, *extra), check=True, stderr=stderr)
     train_seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     scores = json.loads(

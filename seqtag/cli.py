@@ -224,6 +224,13 @@ _train_defaults = TrainConfig()
     help="Gradient norm clipping.",
 )
 @click.option(
+    "--lr-decay",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=_train_defaults.lr_decay,
+    show_default=True,
+    help="Multiply the learning rate by this after each epoch without a better dev score; 1 turns it off.",
+)
+@click.option(
     "--dev-fraction",
     type=click.FloatRange(0, 0.5, min_open=True),
     default=_train_defaults.dev_fraction,
@@ -325,7 +332,8 @@ def train(
         mark = "*" if report.best_epoch == report.epoch else " "
         console.print(
             f"epoch {report.epoch:3d}  loss {report.loss:.4f}  dev acc {report.dev_score:.4f}{mark} "
-            f" best {report.best_score:.4f} (epoch {report.best_epoch})  {_format_seconds(report.elapsed)}"
+            f" best {report.best_score:.4f} (epoch {report.best_epoch})  lr {report.learning_rate:.2g}"
+            f"  {_format_seconds(report.elapsed)}"
         )
         if bar is not None:
             bar.update(task, completed=0, epoch=report.epoch + 1)

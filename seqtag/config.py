@@ -48,6 +48,7 @@ class TrainConfig:
     batch_size: int = 32  # sentences per batch: small batches generalise better on small data
     learning_rate: float = 2e-3  # Adam; with clipping this is stable and converges quickly
     clip: float = 5.0  # gradient norm clipping keeps the recurrent layers from blowing up
+    lr_decay: float = 0.5  # learning rate x this after an epoch without a better dev score; 1 = off
     word_dropout: float = (
         0.25  # alpha: a word seen c times becomes UNK with p = alpha / (alpha + c)
     )

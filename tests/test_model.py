@@ -118,3 +118,19 @@ def test_split_dev_is_seeded_and_disjoint(corpus):
     assert split_dev(corpus, 0.1, seed=5)[1] == dev
     assert split_dev(corpus, 0.1, seed=6)[1] != dev
     assert not {id(s) for s in train} & {id(s) for s in dev}
+
+
+@pytest.mark.parametrize("decay", [0.5, 1.0])
+def test_learning_rate_decays_after_each_epoch_without_a_better_dev_score(corpus, decay):
+    train = corpus[:40]
+    # Dev labels the model can never predict: accuracy stays 0, so only epoch 1 is "better".
+    dev = [Sentence(s.words, ["NEVER"] * len(s.words)) for s in corpus[40:50]]
+    vocabularies = Vocabularies.build(train)
+    config = TrainConfig(max_epochs=4, patience=10, learning_rate=0.01, lr_decay=decay)
+    epochs = fit(train, dev, vocabularies, tiny_config(), config, CPU).epochs
+    assert [e.best_epoch for e in epochs] == [1, 1, 1, 1]
+    factor = 1.0 if decay == 1.0 else decay
+    # Epoch 2 still trains at the full rate (epoch 1 improved); each later epoch follows a
+    # failed one, so it trains at the decayed rate.
+    expected = [0.01, 0.01, 0.01 * factor, 0.01 * factor**2]
+    assert [e.learning_rate for e in epochs] == pytest.approx(expected)
