@@ -19,9 +19,9 @@ from seqtag import SeqtagError, __version__
 from seqtag.config import ModelConfig, TrainConfig, load_toml
 from seqtag.lines import ENCODING_ERRORS, open_lines
 from seqtag.read import Column, read_conllu, read_tokenized, require_tags
+from seqtag.write import OUTPUT_FORMATS
 
 INPUT_FORMATS = ("raw", "tokenized", "conllu")
-OUTPUT_FORMATS = ("conllu", "tsv", "jsonl")
 TAG_CHUNK_SENTENCES = 256  # sentences tagged together when input arrives faster than we tag
 
 
