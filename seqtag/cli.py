@@ -396,7 +396,9 @@ def train(
     help="Score this predictions file (CoNLL-U, same words as gold) instead of a model.",
 )
 @click.option(
-    "--column", default=None, help="Column to score [default: the model's column, else upos]."
+    "--column",
+    default=None,
+    help="Column to score with --pred [default: upos]; with -m it is the model's column.",
 )
 @click.option(
     "--train",
@@ -437,7 +439,12 @@ def evaluate(
 
         target = _resolve_device(device)
         loaded = modelfile.load(model_file, target)
-        parsed_column = Column.parse(column or loaded.column)
+        if column is not None and column != loaded.column:
+            raise click.UsageError(
+                f"the model tags column {loaded.column}; --column {column} would score it "
+                "against another column (drop --column, or use --pred)"
+            )
+        parsed_column = Column.parse(loaded.column)
         gold = _read_labeled(gold_file, parsed_column, encoding_errors)
         predicted = predict(loaded.model, Batcher(loaded.vocabularies), gold, target)
         is_known = loaded.vocabularies.words.__contains__

@@ -184,6 +184,12 @@ def test_eval_of_a_predictions_file(tiny_model, tmp_path):
     assert by_file["known_tokens"] == by_model["known_tokens"]
 
 
+def test_eval_with_a_model_cannot_score_another_column(tiny_model):
+    result = run("eval", "-m", tiny_model, TEST_DATA / "tiny.conllu", "--column", "xpos")
+    assert result.exit_code == 2
+    assert "the model tags column upos; --column xpos would score it" in result.stderr
+
+
 def test_eval_with_misaligned_predictions(tmp_path):
     result = run(
         "eval", "--pred", DATA / "en_ewt-excerpt-dev.conllu", DATA / "en_ewt-excerpt-test.conllu"
