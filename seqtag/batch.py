@@ -75,12 +75,12 @@ class Batcher:
         lengths = torch.tensor([len(sentence.words) for sentence in sentences], dtype=torch.long)
         row_of: dict[str, int] = {}
         encode_word = self.vocabularies.words.encode
+        encode_label = self.vocabularies.labels.encode
         for b, sentence in enumerate(sentences):
             n = len(sentence.words)
             words[b, :n] = torch.tensor([encode_word(w) for w in sentence.words])
             forms[b, :n] = torch.tensor([row_of.setdefault(w, len(row_of)) for w in sentence.words])
             if tags is not None:
-                encode_label = self.vocabularies.labels.encode
                 tags[b, :n] = torch.tensor([encode_label(t) for t in sentence.tags])
         spelled = [self._char_ids(form) for form in row_of]
         L = max(len(ids) for ids in spelled)

@@ -82,9 +82,9 @@ class LineReader:
             self.close()
 
     def close(self) -> None:
-        if self._owned and not self._stream.closed:
+        if self._owned:
             self._stream.close()
-        self._fd = None if self._owned else self._fd
+            self._fd = None
 
     def _lines(self) -> Iterator[str]:
         while True:

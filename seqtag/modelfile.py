@@ -59,9 +59,10 @@ def save(
     }
     tensors = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
     header = {"format": FORMAT_NAME, "seqtag": json.dumps(metadata, ensure_ascii=False)}
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:  # the temporary file sits beside the target, so the rename below stays atomic
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        )
     except OSError as error:
         raise SeqtagError(f"cannot write the model: {error.strerror}", str(path)) from None
     os.close(handle)

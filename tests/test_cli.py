@@ -301,6 +301,7 @@ def test_slow_pipe_gets_answers_before_input_ends(tiny_model):
     finally:
         process.stdin.close()
         process.wait(timeout=60)
+        process.stdout.close()
     assert process.returncode == 0
 
 
@@ -321,6 +322,7 @@ def test_ctrl_c_saves_the_best_model_so_far_and_exits_130(tmp_path):
             process.send_signal(signal.SIGINT)
             break
     rest = process.stderr.read()
+    process.stderr.close()
     assert process.wait(timeout=120) == 130
     assert f"Interrupted: saved the best model so far to {out}" in rest
     assert "Traceback" not in rest
