@@ -7,8 +7,12 @@ torch is imported inside the commands, so ``seqtag --help`` starts fast.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -25,6 +29,43 @@ INPUT_FORMATS = ("raw", "tokenized", "conllu")
 TAG_CHUNK_SENTENCES = 256  # sentences tagged together when input arrives faster than we tag
 
 
+class _Terminated(Exception):
+    """SIGTERM arrived while tagging; raised only between whole sentences of output."""
+
+
+class _WholeSentences:
+    """SIGTERM ends `tag` cleanly: at once while reading or tagging, but never in the middle of
+    writing a chunk, so the output ends with whole sentences (a second SIGTERM does not wait)."""
+
+    def __init__(self) -> None:
+        self.writing = False
+        self.pending = False
+
+    def _handler(self, _signum, _frame) -> None:
+        if self.writing and not self.pending:
+            self.pending = True
+        else:
+            raise _Terminated
+
+    @contextlib.contextmanager
+    def installed(self):
+        previous = signal.signal(signal.SIGTERM, self._handler)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    @contextlib.contextmanager
+    def write(self):
+        self.writing = True
+        try:
+            yield
+        finally:
+            self.writing = False
+        if self.pending:
+            raise _Terminated
+
+
 class SeqtagGroup(click.Group):
     """Turns expected errors into one line on stderr, and a closed stdout into a quiet exit."""
 
@@ -34,6 +75,9 @@ class SeqtagGroup(click.Group):
         except SeqtagError as error:
             click.echo(f"Error: {error}", err=True)
             ctx.exit(1)
+        except _Terminated:
+            click.echo("Terminated: output ends after the last whole sentence.", err=True)
+            ctx.exit(143)
         except BrokenPipeError:
             # The reader went away (`| head`): stop quietly, and keep Python from complaining
             # about the unflushable stdout at exit.
@@ -90,7 +134,10 @@ _train_defaults = TrainConfig()
 
 @main.command()
 @click.argument(
-    "train_file", metavar="TRAIN.conllu", type=click.Path(dir_okay=False, allow_dash=True)
+    "train_file",
+    metavar="TRAIN.conllu",
+    required=False,
+    type=click.Path(dir_okay=False, allow_dash=True),
 )
 @click.option(
     "--dev",
@@ -102,8 +149,7 @@ _train_defaults = TrainConfig()
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
-    required=True,
-    help="Where to write the model file (atomically).",
+    help="Where to write the model file (atomically). Required, except with --resume.",
 )
 @click.option(
     "--column",
@@ -252,31 +298,71 @@ _train_defaults = TrainConfig()
     help="strict: stop at invalid UTF-8; replace: go on with U+FFFD.",
 )
 @click.option(
+    "--checkpoint",
+    "checkpoint_dir",
+    type=click.Path(file_okay=False),
+    help="Directory that keeps the whole training state after each epoch, for --resume.",
+)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(file_okay=False),
+    help="Go on with the run whose --checkpoint directory this is, with that run's settings.",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Per-epoch progress on stderr [default: only when stderr is a terminal].",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Nothing on stderr but errors.")
+@click.pass_context
 def train(
-    train_file, dev_file, output, column, device, encoding_errors, progress, quiet, **options
+    ctx: click.Context,
+    train_file,
+    dev_file,
+    output,
+    column,
+    device,
+    encoding_errors,
+    checkpoint_dir,
+    resume_dir,
+    progress,
+    quiet,
+    **options,
 ) -> None:
     """Train a tagger for one CoNLL-U column and save it to one model file.
 
     Progress (epoch, loss, dev score, time) goes to stderr when it is a terminal, or always
     with --progress (for log files); -q silences everything but errors. The model of the best
-    epoch on dev is kept. Ctrl-C saves the best model so far and exits with status 130.
+    epoch on dev is kept. Ctrl-C (or SIGTERM) saves the best model so far and exits with
+    status 130 (143). With --checkpoint DIR the whole training state is kept after each epoch,
+    and `seqtag train --resume DIR` goes on from the last finished epoch to the same model an
+    uninterrupted run would have given (on CPU).
 
     \b
       seqtag train train.conllu --dev dev.conllu -o upos.model
       seqtag train train.conllu --column xpos --rnn gru --no-char -o xpos.model
       seqtag train train.conllu --column misc:NER --config configs/pos.toml -o ner.model
+      seqtag train train.conllu --dev dev.conllu -o upos.model --checkpoint ckpt/
+      seqtag train --resume ckpt/
     """
-    from seqtag import modelfile
+    from seqtag import checkpoint, modelfile
     from seqtag.config import split_options
     from seqtag.train import fit, split_dev
     from seqtag.vocab import Vocabularies
 
     console = _stderr_console(quiet)
+    resumed = None
+    if resume_dir is not None:
+        resumed = checkpoint.load(resume_dir)
+        run = _resumed_run(ctx, resumed, resume_dir)
+        train_file, dev_file, output = run["train_file"], run["dev_file"], run["output"]
+        column, options = run["column"], run["options"]
+        checkpoint_dir = checkpoint_dir or resume_dir
+    elif train_file is None or output is None:
+        raise click.UsageError("give TRAIN.conllu and -o/--output (or --resume DIR)")
+    if checkpoint_dir is not None and train_file == "-":
+        raise click.UsageError("--checkpoint needs TRAIN.conllu as a file, not stdin, to resume")
     parsed_column = Column.parse(column)
     out_dir = Path(output).parent
     if not out_dir.is_dir():
@@ -298,12 +384,43 @@ def train(
         dev_source = f"{len(dev_set)} sentences held out of {train_name} (seed {train_config.seed})"
         console.print(f"No --dev given: holding out {dev_source} for early stopping.")
 
-    vocabularies = Vocabularies.build(train_set)
+    digest = _data_digest(train_set, dev_set)
+    if resumed is None:
+        vocabularies = Vocabularies.build(train_set)
+    else:
+        if digest != resumed["run"]["data_digest"]:
+            raise SeqtagError(
+                "the training or dev data changed since the checkpoint was written; "
+                "resuming would not give the run it started",
+                train_file,
+            )
+        vocabularies = Vocabularies.from_dict(resumed["vocabularies"])
     words = sum(len(s.words) for s in train_set)
     console.print(
         f"Training on {len(train_set)} sentences ({words} words), {len(vocabularies.labels)} labels "
         f"in column {parsed_column.spec}; dev {len(dev_set)} sentences; device {target.type}."
     )
+    if resumed is not None:
+        console.print(
+            f"Resuming from {resume_dir} after epoch {resumed['training']['epoch']} "
+            f"(best dev {resumed['training']['best_score']:.4f})."
+        )
+    save_checkpoint = None
+    if checkpoint_dir is not None:
+        run_record = {
+            "train_file": str(Path(train_file).resolve()) if train_file != "-" else "-",
+            "dev_file": str(Path(dev_file).resolve()) if dev_file else None,
+            "output": str(Path(output).resolve()),
+            "column": parsed_column.spec,
+            "options": {**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)},
+            "data_digest": digest,
+        }
+
+        def save_checkpoint(state: dict) -> None:
+            checkpoint.save(
+                checkpoint_dir,
+                {"run": run_record, "vocabularies": vocabularies.to_dict(), "training": state},
+            )
 
     terminal = sys.stderr.isatty()
     show_epochs = not quiet and (progress if progress is not None else terminal)
@@ -339,15 +456,26 @@ def train(
             bar.update(task, completed=0, epoch=report.epoch + 1)
 
     try:
-        result = fit(
-            train_set, dev_set, vocabularies, model_config, train_config, target, on_epoch, on_batch
-        )
+        with _signal_raises(signal.SIGTERM, KeyboardInterrupt) as terminated:
+            result = fit(
+                train_set,
+                dev_set,
+                vocabularies,
+                model_config,
+                train_config,
+                target,
+                on_epoch,
+                on_batch,
+                on_checkpoint=save_checkpoint,
+                resume=resumed["training"] if resumed is not None else None,
+            )
     finally:
         if bar is not None:
             bar.stop()
+    interrupt_status = 143 if terminated.fired else 130
     if not result.epochs:
         console.print("Interrupted before the first epoch ended: no model written.")
-        sys.exit(130)
+        sys.exit(interrupt_status)
     modelfile.save(
         output,
         result.model,
@@ -374,8 +502,75 @@ def train(
     if result.interrupted:
         # Said even with -q: the user pressed Ctrl-C and must learn where the model went.
         click.echo(f"Interrupted: saved the best model so far to {summary}", err=True)
-        sys.exit(130)
+        if checkpoint_dir is not None:
+            click.echo(f"Go on with: seqtag train --resume {checkpoint_dir}", err=True)
+        sys.exit(interrupt_status)
     console.print(f"Saved {summary}")
+
+
+# Settings that may differ between a run and its resumption: they change nothing in the result.
+_RESUME_FREE = {"resume_dir", "checkpoint_dir", "progress", "quiet", "device", "encoding_errors"}
+_EXPLICIT = {
+    click.core.ParameterSource.COMMANDLINE,
+    click.core.ParameterSource.ENVIRONMENT,
+    click.core.ParameterSource.DEFAULT_MAP,
+}
+
+
+def _resumed_run(ctx: click.Context, resumed: dict, resume_dir: str) -> dict:
+    """The recorded settings of the run to resume; any option also given must agree with them,
+    so re-running the original command with --resume added works, and a changed one is refused."""
+    run = resumed["run"]
+    recorded = {**run["options"], "column": run["column"]}
+    for name in ("train_file", "dev_file", "output"):
+        recorded[name] = run[name]
+    for name, value in ctx.params.items():
+        if name in _RESUME_FREE or ctx.get_parameter_source(name) not in _EXPLICIT:
+            continue
+        if name in ("train_file", "dev_file", "output") and value not in (None, "-"):
+            value = str(Path(value).resolve())
+        if value != recorded.get(name):
+            option = "TRAIN" if name == "train_file" else "--" + name.replace("_", "-")
+            option = {"dev-file": "--dev"}.get(option[2:], option)
+            raise click.UsageError(
+                f"{option} is {value}, but the run in {resume_dir} used {recorded.get(name)}; "
+                "--resume goes on with the run's own settings (leave the option out)"
+            )
+    return run
+
+
+def _data_digest(*datasets) -> str:
+    """A fingerprint of the words and tags a run learns from, to refuse resuming on other data."""
+    digest = hashlib.sha256()
+    for sentences in datasets:
+        for sentence in sentences:
+            digest.update("\t".join(sentence.words).encode())
+            digest.update(b"\n")
+            digest.update("\t".join(sentence.tags).encode())
+            digest.update(b"\n\n")
+        digest.update(b"\f")
+    return digest.hexdigest()
+
+
+class _SignalRecord:
+    fired = False
+
+
+@contextlib.contextmanager
+def _signal_raises(signum: int, exception: type[BaseException]):
+    """While inside, ``signum`` raises ``exception`` (and is recorded); the old handler is put
+    back after, so a signal during the final save cannot interrupt it halfway."""
+    record = _SignalRecord()
+
+    def handler(_signum, _frame):
+        record.fired = True
+        raise exception
+
+    previous = signal.signal(signum, handler)
+    try:
+        yield record
+    finally:
+        signal.signal(signum, previous)
 
 
 @main.command("eval")
@@ -549,6 +744,7 @@ def tag(input_file, model_file, input_format, output_format, device, encoding_er
 
     Input is read and tagged in chunks, so memory stays flat and a slow pipe gets answers as
     its lines arrive. CoNLL-U input comes back byte for byte except the model's column.
+    SIGTERM stops after the last whole sentence written (exit 143).
 
     \b
       echo "The cat sat on the mat." | seqtag tag -m upos.model --format tsv
@@ -576,20 +772,23 @@ def tag(input_file, model_file, input_format, output_format, device, encoding_er
     if hasattr(out, "reconfigure"):
         out.reconfigure(encoding="utf-8", newline="\n")
 
-    def flush(chunk: list) -> None:
-        for sentence, tags in zip(
-            chunk, predict(loaded.model, batcher, chunk, target), strict=True
-        ):
-            write_sentence(out, sentence, tags, output_format, column)
-        out.flush()
+    guard = _WholeSentences()
 
-    chunk = []
-    for sentence in sentences:
-        chunk.append(sentence)
-        if len(chunk) >= TAG_CHUNK_SENTENCES or not lines.ready():
-            flush(chunk)
-            chunk = []
-    flush(chunk)
+    def flush(chunk: list) -> None:
+        predicted = predict(loaded.model, batcher, chunk, target)
+        with guard.write():
+            for sentence, tags in zip(chunk, predicted, strict=True):
+                write_sentence(out, sentence, tags, output_format, column)
+            out.flush()
+
+    with guard.installed():
+        chunk = []
+        for sentence in sentences:
+            chunk.append(sentence)
+            if len(chunk) >= TAG_CHUNK_SENTENCES or not lines.ready():
+                flush(chunk)
+                chunk = []
+        flush(chunk)
 
 
 @main.command()

@@ -59,15 +59,27 @@ def save(
     }
     tensors = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
     header = {"format": FORMAT_NAME, "seqtag": json.dumps(metadata, ensure_ascii=False)}
-    try:  # the temporary file sits beside the target, so the rename below stays atomic
+    save_atomically(tensors, header, path, "the model")
+
+
+def save_atomically(
+    tensors: dict[str, torch.Tensor], header: dict[str, str], path: Path, what: str
+) -> None:
+    """Write a safetensors file through a temporary file beside ``path`` and a rename, so a
+    killed process leaves the old file or the new one, never half of one."""
+    try:
         handle, temporary = tempfile.mkstemp(
             prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
         )
     except OSError as error:
-        raise SeqtagError(f"cannot write the model: {error.strerror}", str(path)) from None
+        raise SeqtagError(f"cannot write {what}: {error.strerror}", str(path)) from None
     os.close(handle)
     try:
         save_file(tensors, temporary, metadata=header)
+        # mkstemp makes the file private (0600); give it the mode a plain open() would have.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

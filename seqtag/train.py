@@ -7,14 +7,17 @@ epoch's weights are kept and returned, not the last epoch's.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
+from seqtag import SeqtagError
 from seqtag.batch import Batch, Batcher, training_order
 from seqtag.config import ModelConfig, TrainConfig
 from seqtag.decode import predict
@@ -86,8 +89,16 @@ def fit(
     device: torch.device,
     on_epoch: Callable[[EpochReport], None] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
+    on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> TrainResult:
-    """Train until ``patience`` epochs pass without a better dev accuracy, or ``max_epochs``."""
+    """Train until ``patience`` epochs pass without a better dev accuracy, or ``max_epochs``.
+
+    After each epoch ``on_checkpoint`` gets the whole training state (weights, optimizer,
+    scheduler, every RNG, the reports so far), which refers to live tensors: store it (see
+    seqtag.checkpoint) before the callback returns. Handing a stored state back as ``resume`` continues
+    the run exactly as if it had never stopped (on CPU, given the same data and configs).
+    """
     torch.manual_seed(train_config.seed)
     order_rng = random.Random(train_config.seed)
     dropout_rng = torch.Generator().manual_seed(train_config.seed)
@@ -121,11 +132,48 @@ def fit(
                 on_batch(done, len(batches))
         return total_loss / max(1, len(batches))
 
+    def training_state() -> dict[str, Any]:
+        return {
+            "epoch": len(result.epochs),
+            "model": model.state_dict(),
+            "best_model": best_state,
+            "best_score": result.best_score,
+            "best_epoch": result.best_epoch,
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "word_dropout": dropout_rng.get_state(),
+                "batch_order": order_rng.getstate(),
+            },
+            "epochs": [dataclasses.asdict(report) for report in result.epochs],
+        }
+
     result = TrainResult(model, best_score=-1.0, best_epoch=0)
     best_state = copy.deepcopy(model.state_dict())
-    start = time.perf_counter()
+    if resume is not None:
+        try:
+            model.load_state_dict(resume["model"], strict=True)
+            best_state = resume["best_model"]
+            optimizer.load_state_dict(resume["optimizer"])
+            if scheduler is not None:
+                scheduler.load_state_dict(resume["scheduler"])
+            torch.set_rng_state(resume["rng"]["torch"])
+            dropout_rng.set_state(resume["rng"]["word_dropout"])
+            order_rng.setstate(resume["rng"]["batch_order"])
+            result.epochs = [EpochReport(**report) for report in resume["epochs"]]
+            result.best_score, result.best_epoch = resume["best_score"], resume["best_epoch"]
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            raise SeqtagError(
+                f"the checkpoint does not fit this model and data ({error})"
+            ) from None
+    epoch = len(result.epochs)
+    start = time.perf_counter() - (result.epochs[-1].elapsed if result.epochs else 0.0)
     try:
-        for epoch in range(1, train_config.max_epochs + 1):
+        while epoch < train_config.max_epochs and not _out_of_patience(
+            epoch, result.best_epoch, train_config.patience
+        ):
+            epoch += 1
             batches = training_order(train, train_config.batch_size, order_rng)
             learning_rate = optimizer.param_groups[0]["lr"]
             loss = train_epoch(batches)
@@ -147,16 +195,20 @@ def fit(
                 learning_rate,
             )
             result.epochs.append(report)
+            if on_checkpoint is not None:
+                on_checkpoint(training_state())
             if on_epoch is not None:
                 on_epoch(report)
-            if epoch - result.best_epoch >= train_config.patience:
-                result.stopped_early = True
-                break
     except KeyboardInterrupt:
         result.interrupted = True
+    result.stopped_early = _out_of_patience(epoch, result.best_epoch, train_config.patience)
     model.load_state_dict(best_state)
     model.eval()
     return result
+
+
+def _out_of_patience(epoch: int, best_epoch: int, patience: int) -> bool:
+    return epoch > 0 and epoch - best_epoch >= patience
 
 
 def drop_words(batch: Batch, table: torch.Tensor, generator: torch.Generator) -> Batch:

@@ -305,6 +305,28 @@ def test_slow_pipe_gets_answers_before_input_ends(tiny_model):
     assert process.returncode == 0
 
 
+def test_sigterm_ends_tagging_after_whole_sentences_with_143(tiny_model):
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seqtag", "tag", "-m", str(tiny_model), "-i", "tokenized", "-f", "tsv"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+    )  # fmt: skip
+    try:
+        process.stdin.write("a whole sentence\n")
+        process.stdin.flush()
+        answer = [process.stdout.readline() for _ in range(4)]
+        process.send_signal(signal.SIGTERM)  # while it waits for more input
+        assert process.wait(timeout=60) == 143
+        assert process.stdout.read() == ""
+        assert process.stderr.read() == "Terminated: output ends after the last whole sentence.\n"
+    finally:
+        process.kill()
+        for stream in (process.stdin, process.stdout, process.stderr):
+            stream.close()
+    assert [line.split("\t")[0] for line in answer] == ["a", "whole", "sentence", "\n"]
+
+
 def test_ctrl_c_saves_the_best_model_so_far_and_exits_130(tmp_path):
     import signal
 

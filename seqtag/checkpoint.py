@@ -1,0 +1,116 @@
+"""Checkpoint: the whole state of a training run after an epoch, so `train --resume` can go on.
+
+A checkpoint is one safetensors file, ``DIR/checkpoint.safetensors``: every tensor (weights of the
+current and of the best epoch, Adam's moments, the RNG states) in the tensor table, and everything
+else (epoch reports, scheduler and Python RNG state, the command's settings) as JSON in the
+metadata. Nothing is pickled, so a checkpoint, like a model file, cannot run code when read. It is
+replaced atomically after each epoch: killing the run leaves the previous epoch's checkpoint.
+
+Nested state (an optimizer's ``state_dict``) is split into JSON plus tensors by ``_split``: each
+tensor becomes ``{"$tensor": key}``, tuples ``{"$tuple": [...]}`` and integer-keyed dicts
+``{"$intdict": [[key, value], ...]}``, so ``_join`` gives back exactly the same structure.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+
+from seqtag import SeqtagError, __version__
+from seqtag.modelfile import save_atomically
+
+CHECKPOINT_FILE = "checkpoint.safetensors"
+FORMAT_NAME = "seqtag-checkpoint"
+FORMAT_VERSION = 1
+
+
+def checkpoint_path(directory: str | Path) -> Path:
+    return Path(directory) / CHECKPOINT_FILE
+
+
+def save(directory: str | Path, state: dict[str, Any]) -> None:
+    """Write ``state`` (nested dicts, lists, tuples, numbers, strings, tensors) atomically."""
+    directory = Path(directory)
+    tensors: dict[str, torch.Tensor] = {}
+    skeleton = _split(state, "", tensors)
+    header = {
+        "format": FORMAT_NAME,
+        "format_version": str(FORMAT_VERSION),
+        "seqtag_version": __version__,
+        "state": json.dumps(skeleton, ensure_ascii=False),
+    }
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SeqtagError(f"cannot write a checkpoint: {error.strerror}", str(directory)) from None
+    save_atomically(tensors, header, checkpoint_path(directory), "a checkpoint")
+
+
+def load(directory: str | Path) -> dict[str, Any]:
+    """Read back what ``save`` wrote; a missing, foreign or damaged file is a SeqtagError."""
+    path = checkpoint_path(directory)
+    name = str(path)
+    if not path.is_file():
+        raise SeqtagError(
+            "no checkpoint here; --resume takes the --checkpoint directory of an earlier run",
+            str(directory),
+        )
+    try:
+        with safe_open(name, framework="pt", device="cpu") as handle:
+            header = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError) as error:
+        raise SeqtagError(f"not a seqtag checkpoint, or a damaged one ({error})", name) from None
+    if header.get("format") != FORMAT_NAME:
+        raise SeqtagError("not a seqtag checkpoint (no seqtag-checkpoint header)", name)
+    try:
+        version = int(header["format_version"])
+        skeleton = json.loads(header["state"])
+    except (KeyError, ValueError):
+        raise SeqtagError("damaged seqtag checkpoint: unreadable state", name) from None
+    if version > FORMAT_VERSION:
+        raise SeqtagError(
+            f"checkpoint format {version} is newer than this seqtag ({__version__}) reads", name
+        )
+    try:
+        return _join(skeleton, tensors)
+    except (KeyError, TypeError, ValueError) as error:
+        raise SeqtagError(f"damaged seqtag checkpoint ({error!r})", name) from None
+
+
+def _split(value: Any, path: str, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(value, torch.Tensor):
+        key = path or "tensor"
+        tensors[key] = value.detach().cpu().clone()  # a copy: safetensors refuses shared memory
+        return {"$tensor": key}
+    if isinstance(value, tuple):
+        return {"$tuple": [_split(v, f"{path}.{i}", tensors) for i, v in enumerate(value)]}
+    if isinstance(value, list):
+        return [_split(v, f"{path}.{i}", tensors) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value):
+            return {k: _split(v, f"{path}.{k}", tensors) for k, v in value.items()}
+        if all(isinstance(k, int) for k in value):
+            return {"$intdict": [[k, _split(v, f"{path}.{k}", tensors)] for k, v in value.items()]}
+        raise TypeError(f"cannot checkpoint a dict with mixed key types at {path!r}")
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"cannot checkpoint a {type(value).__name__} at {path!r}")
+
+
+def _join(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(value, list):
+        return [_join(v, tensors) for v in value]
+    if isinstance(value, dict):
+        if value.keys() == {"$tensor"}:
+            return tensors[value["$tensor"]]
+        if value.keys() == {"$tuple"}:
+            return tuple(_join(v, tensors) for v in value["$tuple"])
+        if value.keys() == {"$intdict"}:
+            return {int(k): _join(v, tensors) for k, v in value["$intdict"]}
+        return {k: _join(v, tensors) for k, v in value.items()}
+    return value

@@ -1,0 +1,245 @@
+"""Checkpoints: the state codec, and resumed training that ends exactly where an uninterrupted
+run ends (same dev scores, same weights), in process and through a killed subprocess."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from safetensors import safe_open
+
+from seqtag import SeqtagError, checkpoint
+from seqtag.cli import main
+from seqtag.config import ModelConfig, TrainConfig
+from seqtag.lines import open_lines
+from seqtag.read import Column, read_conllu
+from seqtag.train import fit
+from seqtag.vocab import Vocabularies
+from tests.conftest import DATA, TINY_OPTIONS
+
+TRAIN = DATA / "en_ewt-excerpt-train.conllu"
+DEV = DATA / "en_ewt-excerpt-dev.conllu"
+TINY_MODEL = ModelConfig(hidden=16, layers=1, word_dim=16, char_dim=8, char_hidden=8)
+
+
+def read(path: Path, limit: int):
+    return list(read_conllu(open_lines(str(path)), Column.parse("upos")))[
+        :limit
+    ]  # read whole: closed
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    with safe_open(str(path), framework="pt") as handle:
+        return {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+
+
+def test_nested_state_round_trips_with_tensors_tuples_and_integer_keys(tmp_path):
+    state = {
+        "numbers": [1, 2.5, -math.inf, None, True, "é"],
+        "tuple": (3, (4, 5), None),
+        "by_id": {0: {"step": torch.tensor(7.0), "moment": torch.ones(2, 3)}, 11: "x"},
+        "rng": torch.get_rng_state(),
+        "empty": {},
+    }
+    checkpoint.save(tmp_path, state)
+    back = checkpoint.load(tmp_path)
+    assert back["numbers"] == state["numbers"]
+    assert back["tuple"] == state["tuple"] and isinstance(back["tuple"][1], tuple)
+    assert set(back["by_id"]) == {0, 11}
+    assert torch.equal(back["by_id"][0]["moment"], torch.ones(2, 3))
+    assert back["by_id"][0]["step"].item() == 7.0
+    assert torch.equal(back["rng"], state["rng"])
+    assert back["empty"] == {}
+
+
+def test_a_state_that_cannot_be_stored_is_refused_before_writing(tmp_path):
+    with pytest.raises(TypeError):
+        checkpoint.save(tmp_path, {"object": object()})
+    assert not checkpoint.checkpoint_path(tmp_path).exists()
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no checkpoint here"),
+        (b"", "not a seqtag checkpoint"),
+        (pickle.dumps({"a": 1}), "not a seqtag checkpoint"),
+    ],
+)
+def test_missing_or_foreign_checkpoints_are_clear_errors(tmp_path, content, message):
+    if content is not None:
+        checkpoint.checkpoint_path(tmp_path).write_bytes(content)
+    with pytest.raises(SeqtagError, match=message):
+        checkpoint.load(tmp_path)
+
+
+def test_resumed_fit_equals_an_uninterrupted_one(tmp_path):
+    train, dev = read(TRAIN, 120), read(DEV, 40)
+    vocabularies = Vocabularies.build(train)
+    config = TrainConfig(max_epochs=4, patience=4, batch_size=16)
+
+    def keep(state):  # the state refers to live tensors: store it, as the CLI does
+        checkpoint.save(tmp_path / str(state["epoch"]), state)
+
+    whole = fit(
+        train, dev, vocabularies, TINY_MODEL, config, torch.device("cpu"), on_checkpoint=keep
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "2", "3", "4"]
+    saved = checkpoint.load(tmp_path / "2")
+    resumed = fit(train, dev, vocabularies, TINY_MODEL, config, torch.device("cpu"), resume=saved)
+    assert [r.dev_score for r in resumed.epochs] == [r.dev_score for r in whole.epochs]
+    assert [r.loss for r in resumed.epochs] == [r.loss for r in whole.epochs]
+    for (name, a), b in zip(
+        whole.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name
+
+
+def test_resuming_a_finished_run_trains_no_more(tmp_path):
+    train, dev = read(TRAIN, 60), read(DEV, 20)
+    vocabularies = Vocabularies.build(train)
+    config = TrainConfig(max_epochs=2, batch_size=16)
+    fit(
+        train,
+        dev,
+        vocabularies,
+        TINY_MODEL,
+        config,
+        torch.device("cpu"),
+        on_checkpoint=lambda s: checkpoint.save(tmp_path, s),
+    )
+    again = fit(
+        train,
+        dev,
+        vocabularies,
+        TINY_MODEL,
+        config,
+        torch.device("cpu"),
+        resume=checkpoint.load(tmp_path),
+    )
+    assert len(again.epochs) == 2
+
+
+def _train_args(out: Path, *extra: str) -> list[str]:
+    tiny = list(TINY_OPTIONS)
+    tiny[tiny.index("--max-epochs") + 1] = "4"
+    return [
+        "train",
+        str(TRAIN),
+        "--dev",
+        str(DEV),
+        "-o",
+        str(out),
+        *tiny,
+        "--patience",
+        "4",
+        *extra,
+    ]
+
+
+def test_killed_then_resumed_training_gives_the_uninterrupted_model(tmp_path):
+    runner = CliRunner()
+    whole = tmp_path / "whole.model"
+    assert runner.invoke(main, _train_args(whole)).exit_code == 0
+
+    # A real process, killed without warning once its second epoch is on disk.
+    killed = tmp_path / "killed.model"
+    ckpt = tmp_path / "ckpt"
+    args = [a for a in _train_args(killed, "--checkpoint", str(ckpt), "--progress") if a != "-q"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seqtag", *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    for line in process.stderr:
+        if line.startswith("epoch   2"):
+            process.send_signal(signal.SIGKILL)
+            break
+    process.stderr.close()
+    process.wait(timeout=60)
+    assert not killed.exists()
+    assert checkpoint.load(ckpt)["training"]["epoch"] >= 2
+
+    result = runner.invoke(main, ["train", "--resume", str(ckpt)])
+    assert result.exit_code == 0, result.output
+    assert f"Resuming from {ckpt} after epoch" in result.stderr
+    from seqtag.modelfile import read_metadata
+
+    assert read_metadata(killed)["dev_score"] == read_metadata(whole)["dev_score"]
+    a, b = weights(whole), weights(killed)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_accepts_the_original_command_and_refuses_changed_settings(tmp_path):
+    runner = CliRunner()
+    out, ckpt = tmp_path / "m.model", tmp_path / "ckpt"
+    args = _train_args(out, "--checkpoint", str(ckpt))
+    assert runner.invoke(main, args).exit_code == 0
+
+    same = runner.invoke(main, [*args, "--resume", str(ckpt)])
+    assert same.exit_code == 0, same.output
+
+    changed = runner.invoke(main, ["train", "--resume", str(ckpt), "--hidden", "32"])
+    assert changed.exit_code == 2
+    assert "--hidden is 32, but the run in" in changed.stderr
+
+    other_dev = runner.invoke(main, ["train", "--resume", str(ckpt), "--dev", str(TRAIN)])
+    assert other_dev.exit_code == 2 and "--dev is" in other_dev.stderr
+
+
+def test_resume_refuses_data_that_changed(tmp_path):
+    runner = CliRunner()
+    train = tmp_path / "train.conllu"
+    train.write_text(TRAIN.read_text(encoding="utf-8"), encoding="utf-8")
+    out, ckpt = tmp_path / "m.model", tmp_path / "ckpt"
+    args = _train_args(out, "--checkpoint", str(ckpt))
+    args[1] = str(train)
+    assert runner.invoke(main, args).exit_code == 0
+    train.write_text(
+        TRAIN.read_text(encoding="utf-8").replace("\tNOUN\t", "\tVERB\t", 1), encoding="utf-8"
+    )
+    result = runner.invoke(main, ["train", "--resume", str(ckpt)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {train.resolve()}: the training or dev data changed")
+
+
+def test_train_needs_data_and_output_unless_resuming(tmp_path):
+    result = CliRunner().invoke(main, ["train", str(TRAIN)])
+    assert (
+        result.exit_code == 2
+        and "give TRAIN.conllu and -o/--output (or --resume DIR)" in result.stderr
+    )
+    result = CliRunner().invoke(main, ["train", "--resume", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "no checkpoint here" in result.stderr
+
+
+def test_sigterm_during_training_saves_the_best_model_and_exits_143(tmp_path):
+    out = tmp_path / "m.model"
+    tiny = [o for o in TINY_OPTIONS if o != "-q"]
+    tiny[tiny.index("--max-epochs") + 1] = "500"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seqtag", "train", str(DEV), "-o", str(out), *tiny, "--patience", "500",
+         "--progress", "--checkpoint", str(tmp_path / "ckpt")],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    for line in process.stderr:
+        if line.startswith("epoch   2"):
+            process.send_signal(signal.SIGTERM)
+            break
+    rest = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=120) == 143
+    assert f"Interrupted: saved the best model so far to {out}" in rest
+    assert f"Go on with: seqtag train --resume {tmp_path / 'ckpt'}" in rest
+    assert "Traceback" not in rest
+    assert out.exists()
