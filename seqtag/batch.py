@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from seqtag.read import Sentence
-from seqtag.vocab import PAD, Vocabularies
+from seqtag.vocab import PAD, UNK, Vocabularies
 
 IGNORE = -100  # label id for padding; cross_entropy skips it
 MAX_WORD_CHARS = 64  # longer words keep their first and last 32 characters (prefix and suffix)
@@ -62,7 +62,9 @@ class Batcher:
             if len(self._spelled) > 200_000:  # stays bounded on endless input
                 self._spelled.clear()
             encode = self.vocabularies.chars.encode
-            ids = self._spelled[form] = [encode(char) for char in spell(form)]
+            # An empty token (column files have them: " O") is spelled as one unknown
+            # character, since the character encoder needs at least one step.
+            ids = self._spelled[form] = [encode(char) for char in spell(form)] or [UNK]
         return ids
 
     def batch(self, sentences: Sequence[Sentence], with_tags: bool = False) -> Batch:

@@ -22,10 +22,20 @@ import click
 from seqtag import SeqtagError, __version__
 from seqtag.config import ModelConfig, TrainConfig, load_toml
 from seqtag.lines import ENCODING_ERRORS, open_lines
-from seqtag.read import Column, read_conllu, read_tokenized, require_tags
+from seqtag.read import (
+    COLUMN_LAYOUTS,
+    FILE_FORMATS,
+    Column,
+    detect_format,
+    read_columns,
+    read_conllu,
+    read_tokenized,
+    require_tags,
+)
 from seqtag.write import OUTPUT_FORMATS
 
-INPUT_FORMATS = ("raw", "tokenized", "conllu")
+INPUT_FORMATS = ("raw", "tokenized", *FILE_FORMATS)  # what `tag` reads
+LABELED_FORMATS = ("auto", *FILE_FORMATS)  # what `train` and `eval` read
 TAG_CHUNK_SENTENCES = 256  # sentences tagged together when input arrives faster than we tag
 
 
@@ -98,9 +108,52 @@ def _resolve_device(name: str):
     return resolve_device(name)
 
 
-def _read_labeled(path: str, column: Column, encoding_errors: str):
+def _read_labeled(
+    path: str,
+    column: Column,
+    encoding_errors: str,
+    input_format: str = "auto",
+    tag_column: int | None = None,
+):
+    """The tagged sentences of a training or gold file, and the format they were read in."""
     lines = open_lines(path, encoding_errors)
-    return require_tags(read_conllu(lines, column), lines.name, column)
+    if input_format == "auto":
+        input_format = detect_format(lines, need_tags=True)
+    if input_format == "conllu":
+        if tag_column is not None:
+            raise click.UsageError(
+                f"{lines.name} is CoNLL-U: choose its tags with --column, not --tag-column"
+            )
+        sentences, what = read_conllu(lines, column), f"column {column.spec}"
+    else:
+        layout = COLUMN_LAYOUTS[input_format].with_tag_column(tag_column)
+        sentences, what = read_columns(lines, layout), "the tag field"
+    return require_tags(sentences, lines.name, what), input_format
+
+
+def _conllu_column_for(labels: list[str]) -> str:
+    """Where a model trained on a column file writes CoNLL-U: entity tags go to MISC NER=,
+    anything else to XPOS (the language-specific tag); --column says otherwise."""
+    from seqtag.evaluate import looks_like_spans
+
+    return "misc:NER" if looks_like_spans(labels) else "xpos"
+
+
+_input_format_option = click.option(
+    "-i",
+    "--input-format",
+    type=click.Choice(LABELED_FORMATS),
+    default="auto",
+    show_default=True,
+    help="conllu; iob2 (Universal NER: tab-separated ID, token, tag, ...); columns (CoNLL-2003 "
+    "style: token first, whitespace-separated, tag last); auto tells them apart.",
+)
+_tag_column_option = click.option(
+    "--tag-column",
+    type=click.IntRange(1),
+    default=None,
+    help="Column files: the field (1-based) that holds the tag [default: last; iob2: 3].",
+)
 
 
 def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None):
@@ -153,10 +206,13 @@ _train_defaults = TrainConfig()
 )
 @click.option(
     "--column",
-    default="upos",
-    show_default=True,
-    help="Column to learn: upos, xpos, feats or misc:KEY (e.g. misc:NER).",
+    default=None,
+    help="CoNLL-U column to learn: upos, xpos, feats or misc:KEY (e.g. misc:NER) [default: "
+    "upos]. With a column file, where CoNLL-U output puts the tags [default: misc:NER for "
+    "entity tags, else xpos].",
 )
+@_input_format_option
+@_tag_column_option
 @click.option(
     "--config",
     type=click.Path(exists=True, dir_okay=False),
@@ -322,6 +378,8 @@ def train(
     dev_file,
     output,
     column,
+    input_format,
+    tag_column,
     device,
     encoding_errors,
     checkpoint_dir,
@@ -358,22 +416,27 @@ def train(
         run = _resumed_run(ctx, resumed, resume_dir)
         train_file, dev_file, output = run["train_file"], run["dev_file"], run["output"]
         column, options = run["column"], run["options"]
+        input_format, tag_column = run["input_format"], run["tag_column"]
         checkpoint_dir = checkpoint_dir or resume_dir
     elif train_file is None or output is None:
         raise click.UsageError("give TRAIN.conllu and -o/--output (or --resume DIR)")
     if checkpoint_dir is not None and train_file == "-":
         raise click.UsageError("--checkpoint needs TRAIN.conllu as a file, not stdin, to resume")
-    parsed_column = Column.parse(column)
+    parsed_column = Column.parse(column or "upos")
     out_dir = Path(output).parent
     if not out_dir.is_dir():
         raise SeqtagError("the directory for the model does not exist", str(out_dir))
     model_config, train_config = split_options(options)
     target = _resolve_device(device)
 
-    train_set = _read_labeled(train_file, parsed_column, encoding_errors)
+    train_set, train_format = _read_labeled(
+        train_file, parsed_column, encoding_errors, input_format, tag_column
+    )
     train_name = "<stdin>" if train_file == "-" else train_file
     if dev_file:
-        dev_set = _read_labeled(dev_file, parsed_column, encoding_errors)
+        dev_set, _ = _read_labeled(
+            dev_file, parsed_column, encoding_errors, input_format, tag_column
+        )
         dev_source = dev_file
     else:
         if len(train_set) < 2:
@@ -395,10 +458,15 @@ def train(
                 train_file,
             )
         vocabularies = Vocabularies.from_dict(resumed["vocabularies"])
+    if train_format != "conllu" and column is None:
+        parsed_column = Column.parse(_conllu_column_for(vocabularies.labels.to_list()))
+    source = f"column {parsed_column.spec}"
+    if train_format != "conllu":
+        source = f"a {train_format} file (CoNLL-U output: {parsed_column.spec})"
     words = sum(len(s.words) for s in train_set)
     console.print(
         f"Training on {len(train_set)} sentences ({words} words), {len(vocabularies.labels)} labels "
-        f"in column {parsed_column.spec}; dev {len(dev_set)} sentences; device {target.type}."
+        f"from {source}; dev {len(dev_set)} sentences; device {target.type}."
     )
     if resumed is not None:
         console.print(
@@ -412,6 +480,8 @@ def train(
             "dev_file": str(Path(dev_file).resolve()) if dev_file else None,
             "output": str(Path(output).resolve()),
             "column": parsed_column.spec,
+            "input_format": input_format,
+            "tag_column": tag_column,
             "options": {**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)},
             "data_digest": digest,
         }
@@ -522,6 +592,7 @@ def _resumed_run(ctx: click.Context, resumed: dict, resume_dir: str) -> dict:
     so re-running the original command with --resume added works, and a changed one is refused."""
     run = resumed["run"]
     recorded = {**run["options"], "column": run["column"]}
+    recorded.update(input_format=run["input_format"], tag_column=run["tag_column"])
     for name in ("train_file", "dev_file", "output"):
         recorded[name] = run[name]
     for name, value in ctx.params.items():
@@ -593,8 +664,10 @@ def _signal_raises(signum: int, exception: type[BaseException]):
 @click.option(
     "--column",
     default=None,
-    help="Column to score with --pred [default: upos]; with -m it is the model's column.",
+    help="CoNLL-U column to score with --pred [default: upos]; with -m it is the model's column.",
 )
+@_input_format_option
+@_tag_column_option
 @click.option(
     "--train",
     "train_file",
@@ -609,9 +682,18 @@ def _signal_raises(signum: int, exception: type[BaseException]):
     "--encoding-errors", type=click.Choice(ENCODING_ERRORS), default="strict", show_default=True
 )
 def evaluate(
-    gold_file, model_file, pred_file, column, train_file, as_json, device, encoding_errors
+    gold_file,
+    model_file,
+    pred_file,
+    column,
+    input_format,
+    tag_column,
+    train_file,
+    as_json,
+    device,
+    encoding_errors,
 ) -> None:
-    """Score a model, or a predictions file, against gold CoNLL-U.
+    """Score a model, or a predictions file, against gold CoNLL-U or a column file.
 
     Prints accuracy, accuracy on words seen in training vs unseen ones, and per-label
     precision/recall/F1; BIO entity labels also get entity-level scores (seqeval).
@@ -620,8 +702,12 @@ def evaluate(
     \b
       seqtag eval -m upos.model test.conllu
       seqtag eval --pred predicted.conllu --train train.conllu test.conllu --json | jq .accuracy
+      seqtag eval -m ner.model test.txt --json | jq .f1
     """
     from seqtag.evaluate import check_aligned, score
+
+    def read(path: str):
+        return _read_labeled(path, parsed_column, encoding_errors, input_format, tag_column)
 
     if (model_file is None) == (pred_file is None):
         raise click.UsageError("give exactly one of -m/--model or --pred")
@@ -640,24 +726,21 @@ def evaluate(
                 "against another column (drop --column, or use --pred)"
             )
         parsed_column = Column.parse(loaded.column)
-        gold = _read_labeled(gold_file, parsed_column, encoding_errors)
+        gold, gold_format = read(gold_file)
         predicted = predict(loaded.model, Batcher(loaded.vocabularies), gold, target)
         is_known = loaded.vocabularies.words.__contains__
     else:
         parsed_column = Column.parse(column or "upos")
-        gold = _read_labeled(gold_file, parsed_column, encoding_errors)
-        pred_sentences = _read_labeled(pred_file, parsed_column, encoding_errors)
+        gold, gold_format = read(gold_file)
+        pred_sentences, _ = read(pred_file)
         check_aligned(gold, pred_sentences, gold_file, pred_file)
         predicted = [s.tags for s in pred_sentences]
         is_known = None
         if train_file:
-            known_words = {
-                w
-                for s in _read_labeled(train_file, parsed_column, encoding_errors)
-                for w in s.words
-            }
+            known_words = {w for s in read(train_file)[0] for w in s.words}
             is_known = known_words.__contains__
-    scores = {"column": parsed_column.spec, **score(gold, predicted, is_known)}
+    scored = parsed_column.spec if gold_format == "conllu" else f"{gold_format} tags"
+    scores = {"column": scored, **score(gold, predicted, is_known)}
     if as_json:
         click.echo(json.dumps(scores, ensure_ascii=False, indent=None))
     else:
@@ -722,16 +805,20 @@ def _print_scores(scores: dict) -> None:
     type=click.Choice(INPUT_FORMATS),
     default="raw",
     show_default=True,
-    help="raw: plain text, split and tokenized here; tokenized: one sentence a line, tokens split on spaces; conllu: fill the model's column.",
+    help="raw: plain text, split and tokenized here; tokenized: one sentence a line, tokens "
+    "split on spaces; conllu: fill the model's column; columns: CoNLL-2003 style, token first "
+    "(tag field replaced or added); iob2: Universal NER (ID, token, tag, ...).",
 )
+@_tag_column_option
 @click.option(
     "-f",
     "--format",
     "output_format",
     type=click.Choice(OUTPUT_FORMATS),
-    default="conllu",
-    show_default=True,
-    help="conllu; tsv (token TAB tag, blank line between sentences); jsonl (one object a sentence).",
+    default=None,
+    help="conllu; columns (column input written back with its tag field set); tsv (token TAB "
+    "tag, blank line between sentences); jsonl (one object a sentence) [default: columns for "
+    "column input, else conllu].",
 )
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
@@ -739,7 +826,9 @@ def _print_scores(scores: dict) -> None:
 @click.option(
     "--encoding-errors", type=click.Choice(ENCODING_ERRORS), default="strict", show_default=True
 )
-def tag(input_file, model_file, input_format, output_format, device, encoding_errors) -> None:
+def tag(
+    input_file, model_file, input_format, tag_column, output_format, device, encoding_errors
+) -> None:
     """Tag text from FILE or stdin and write it to stdout, streaming.
 
     Input is read and tagged in chunks, so memory stays flat and a slow pipe gets answers as
@@ -750,6 +839,7 @@ def tag(input_file, model_file, input_format, output_format, device, encoding_er
       echo "The cat sat on the mat." | seqtag tag -m upos.model --format tsv
       seqtag tag -m upos.model -i tokenized -f jsonl tokens.txt
       seqtag tag -m upos.model -i conllu test.conllu > tagged.conllu
+      seqtag tag -m ner.model -i columns test.txt > tagged.txt
     """
     from seqtag import modelfile
     from seqtag.batch import Batcher
@@ -762,8 +852,14 @@ def tag(input_file, model_file, input_format, output_format, device, encoding_er
     column = Column.parse(loaded.column)
     batcher = Batcher(loaded.vocabularies)
     lines = open_lines(input_file, encoding_errors)
+    if tag_column is not None and input_format not in COLUMN_LAYOUTS:
+        raise click.UsageError("--tag-column goes with -i columns or -i iob2")
+    if output_format is None:
+        output_format = "columns" if input_format in COLUMN_LAYOUTS else "conllu"
     if input_format == "conllu":
         sentences = read_conllu(lines)
+    elif input_format in COLUMN_LAYOUTS:
+        sentences = read_columns(lines, COLUMN_LAYOUTS[input_format].with_tag_column(tag_column))
     elif input_format == "tokenized":
         sentences = read_tokenized(lines)
     else:

@@ -17,6 +17,11 @@ from seqtag.read import Sentence
 _BIO = re.compile(r"O|[BIESLU]-.+")
 
 
+def looks_like_spans(labels: Sequence[str]) -> bool:
+    """True for entity tags in a BIO-family scheme (O, B-PER, I-PER, E-, S-, L-, U-)."""
+    return any(label != "O" for label in labels) and all(_BIO.fullmatch(label) for label in labels)
+
+
 def accuracy(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> float:
     total = sum(len(tags) for tags in gold)
     if total == 0:
@@ -92,11 +97,7 @@ def score(
         "unknown_accuracy": _ratio(correct - known_correct, unknown_total) if is_known else None,
         "per_label": per_label,
     }
-    if (
-        labels
-        and all(_BIO.fullmatch(label) for label in labels)
-        and any(label != "O" for label in labels)
-    ):
+    if looks_like_spans(labels):
         result.update(entity_scores([s.tags for s in gold], list(predicted)))
     return result
 

@@ -11,6 +11,7 @@ import io
 import os
 import select
 import sys
+from collections import deque
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -29,7 +30,9 @@ class LineReader:
         self.name = name
         self._owned = owned  # opened here, so closed here once the end is reached
         self.encoding_errors = encoding_errors
-        self.line_number = 0
+        self.line_number = 0  # of the last line handed out
+        self._decoded = 0  # lines decoded so far, peeked ones included
+        self._peeked: deque[str] = deque()
         self._stream = stream
         self._buffer = bytearray()
         self._eof = False
@@ -51,7 +54,7 @@ class LineReader:
 
     def ready(self) -> bool:
         """True when the next line can be read without waiting for the writer of a pipe."""
-        if self._eof or b"\n" in self._buffer or self._fd is None:
+        if self._peeked or self._eof or b"\n" in self._buffer or self._fd is None:
             return True
         try:
             readable, _, _ = select.select([self._fd], [], [], 0)
@@ -67,9 +70,9 @@ class LineReader:
                 f"invalid UTF-8 (byte {error.start + 1} of the line); "
                 "fix the file or pass --encoding-errors replace",
                 self.name,
-                self.line_number,
+                self._decoded,
             ) from None
-        if self.line_number == 1 and text.startswith("\ufeff"):
+        if self._decoded == 1 and text.startswith("\ufeff"):
             text = text[1:]
         if text.endswith("\r"):
             text = text[:-1]
@@ -86,23 +89,43 @@ class LineReader:
             self._stream.close()
             self._fd = None
 
+    def peek(self, max_lines: int) -> list[str]:
+        """Up to ``max_lines`` coming lines, left in place: iteration still yields them."""
+        while len(self._peeked) < max_lines:
+            text = self._next_line()
+            if text is None:
+                break
+            self._peeked.append(text)
+        return list(self._peeked)
+
     def _lines(self) -> Iterator[str]:
         while True:
-            newline = self._buffer.find(b"\n")
-            if newline < 0:
-                if self._eof:
-                    if self._buffer:  # a last line without a newline
-                        raw = bytes(self._buffer)
-                        self._buffer.clear()
-                        self.line_number += 1
-                        yield self._decode(raw)
+            if self._peeked:
+                text = self._peeked.popleft()
+            else:
+                text = self._next_line()
+                if text is None:
                     return
-                self._read_chunk()
-                continue
-            raw = bytes(self._buffer[:newline])
-            del self._buffer[: newline + 1]
             self.line_number += 1
-            yield self._decode(raw)
+            yield text
+
+    def _next_line(self) -> str | None:
+        """The next line decoded, or None at the end of the input."""
+        while True:
+            newline = self._buffer.find(b"\n")
+            if newline >= 0:
+                raw = bytes(self._buffer[:newline])
+                del self._buffer[: newline + 1]
+                break
+            if self._eof:
+                if not self._buffer:
+                    return None
+                raw = bytes(self._buffer)  # a last line without a newline
+                self._buffer.clear()
+                break
+            self._read_chunk()
+        self._decoded += 1
+        return self._decode(raw)
 
 
 def open_lines(path: str, encoding_errors: str = "strict") -> LineReader:

@@ -1,8 +1,9 @@
-"""Read: CoNLL-U and text input as ``Sentence`` records.
+"""Read: CoNLL-U, column files (CoNLL-2003 style, Universal NER IOB2) and text as ``Sentence``s.
 
-A CoNLL-U sentence keeps its original lines, so writing it back changes only the tagged column
-and every other byte (comments, multiword tokens ``1-2``, empty nodes ``1.1``, MISC) stays as it
-was. Errors name the file and line and say what was expected.
+A CoNLL-U or column sentence keeps its original lines, so writing it back changes only the
+tagged column and every other byte (comments, multiword tokens ``1-2``, empty nodes ``1.1``,
+MISC, other columns) stays as it was. ``detect_format`` tells the file formats apart from their
+first sentence. Errors name the file and line and say what was expected.
 """
 
 from __future__ import annotations
@@ -65,6 +66,39 @@ class Column:
         fields[self.index] = "|".join(kept) if kept else EMPTY
 
 
+@dataclass(frozen=True)
+class ColumnLayout:
+    """Where token and tag sit in a column file: CoNLL-2003 style (whitespace-separated, token
+    first, tag last) or Universal NER's IOB2 (tab-separated ID, token, tag, ...; # comments)."""
+
+    name: str
+    token: int  # 0-based field index
+    tag: int | None  # 0-based field index; None = the last field, when a line has 2 or more
+    tabs_only: bool  # fields split on tabs only (a token may then hold spaces)
+    numbered: bool  # first field is the word ID 1, 2, ...; lines starting with # are comments
+
+    def with_tag_column(self, tag_column: int | None) -> ColumnLayout:
+        """The layout with a 1-based ``--tag-column`` (None keeps the default)."""
+        if tag_column is None:
+            return self
+        return ColumnLayout(self.name, self.token, tag_column - 1, self.tabs_only, self.numbered)
+
+    def split(self, text: str) -> list[str]:
+        text = text.rstrip()  # trailing spaces are noise, never a field
+        if self.tabs_only:
+            return text.split("\t")
+        # A line that starts with whitespace has an empty token (" O"): keep it as a field.
+        return ([""] if text[:1].isspace() else []) + text.split()
+
+
+COLUMN_LAYOUTS = {
+    "columns": ColumnLayout("columns", token=0, tag=None, tabs_only=False, numbered=False),
+    "iob2": ColumnLayout("iob2", token=1, tag=2, tabs_only=True, numbered=True),
+}
+FILE_FORMATS = ("conllu", *COLUMN_LAYOUTS)
+DOCSTART = "-DOCSTART-"
+
+
 @dataclass
 class Sentence:
     """Words with optional tags, and what is needed to write the sentence back as it came."""
@@ -72,9 +106,11 @@ class Sentence:
     words: list[str]
     tags: list[str] | None = None
     line: int = 0  # 1-based line where the sentence starts in its file
-    # CoNLL-U input: the sentence's lines (no newline) and, for each word, the index of its line.
+    # CoNLL-U or column input: the sentence's lines (no newline) and, for each word, the index
+    # of its line; ``layout`` is None for CoNLL-U and says where the tag goes for column files.
     lines: list[str] | None = None
     word_lines: list[int] | None = None
+    layout: ColumnLayout | None = None
     # Raw-text input: the text and whether each token was followed by a space.
     text: str | None = None
     space_after: list[bool] | None = None
@@ -148,6 +184,136 @@ def _conllu_sentence(block: list[str], start: int, name: str, column: Column | N
     )
 
 
+def read_columns(lines: LineReader, layout: ColumnLayout) -> Iterator[Sentence]:
+    """Sentences from a column file; tags are None when its lines hold tokens only.
+
+    Blank lines end sentences and ``-DOCSTART-`` lines are skipped. Every word line must have as
+    many fields as the first one, so a stray or broken line is an error, not a silent shift.
+    """
+    name = lines.name
+    block: list[str] = []
+    start = 0
+    width: tuple[int, int] | None = None  # (fields per line, the line that set it)
+    for text in lines:
+        number = lines.line_number
+        if "\x00" in text:
+            raise SeqtagError("NUL byte in line; is this a binary file?", name, number)
+        if not text.strip() or text.split(None, 1)[0] == DOCSTART:
+            if block:
+                yield _column_sentence(block, start, name, layout)
+                block = []
+            continue
+        if not block:
+            start = number
+        block.append(text)
+        if layout.numbered and text.startswith("#"):
+            continue
+        fields = len(layout.split(text))
+        if width is None:
+            width = (fields, number)
+        elif fields != width[0]:
+            separated = "tab" if layout.tabs_only else "whitespace"
+            raise SeqtagError(
+                f"expected {width[0]} {separated}-separated fields as on line {width[1]}, "
+                f"found {fields}",
+                name,
+                number,
+            )
+    if block:
+        yield _column_sentence(block, start, name, layout)
+
+
+def _column_sentence(block: list[str], start: int, name: str, layout: ColumnLayout) -> Sentence:
+    words: list[str] = []
+    tags: list[str] = []
+    word_lines: list[int] = []
+    for offset, text in enumerate(block):
+        number = start + offset
+        if layout.numbered and text.startswith("#"):
+            continue
+        fields = layout.split(text)
+        if layout.numbered and fields[0] != str(len(words) + 1):
+            raise SeqtagError(
+                f"expected word ID {len(words) + 1} in the first field, found {fields[0]!r} "
+                "(is a blank line missing between sentences?)",
+                name,
+                number,
+            )
+        if len(fields) <= layout.token:
+            raise SeqtagError(
+                f"expected at least {layout.token + 1} fields ({layout.name} format), "
+                f"found {len(fields)}",
+                name,
+                number,
+            )
+        words.append(fields[layout.token])
+        word_lines.append(offset)
+        tag = _column_tag(fields, layout, name, number)
+        if tag is not None:
+            tags.append(tag)
+    if not words:
+        raise SeqtagError("sentence has comment lines but no words", name, start)
+    return Sentence(
+        words,
+        tags if tags else None,
+        line=start,
+        lines=list(block),
+        word_lines=word_lines,
+        layout=layout,
+    )
+
+
+def _column_tag(fields: list[str], layout: ColumnLayout, name: str, number: int) -> str | None:
+    if layout.tag is None:  # the last field, when there is one besides the token
+        return fields[-1] if len(fields) > layout.token + 1 else None
+    if layout.tag >= len(fields):
+        return None  # a file of tokens only; a training file is checked by require_tags
+    tag = fields[layout.tag]
+    if not tag:
+        raise SeqtagError(f"empty tag in field {layout.tag + 1}", name, number)
+    return tag
+
+
+def detect_format(lines: LineReader, need_tags: bool) -> str:
+    """``conllu``, ``iob2`` or ``columns``, judged from the first sentence (peeked, not read).
+
+    A file with no sentence at all is called CoNLL-U, whose reader then says what is missing.
+    """
+    content: list[tuple[int, str]] = []
+    for number, text in enumerate(lines.peek(500), start=lines.line_number + 1):
+        if not text.strip() or text.split(None, 1)[0] == DOCSTART:
+            if content:
+                break
+            continue
+        content.append((number, text))
+    words = [(n, t) for n, t in content if not t.startswith("#")]
+    if not words:
+        return "conllu"
+    # CoNLL-U if any line is (so the CoNLL-U reader names the broken ones, as for spaces where
+    # tabs belong), or if all lines are 10 space-separated fields starting with an ID.
+    if any(len(t.split("\t")) == 10 for _, t in words) or all(
+        len(t.split()) == 10 and _WORD_ID.fullmatch(t.split()[0]) for _, t in words
+    ):
+        return "conllu"
+    if all(
+        len(t.split("\t")) >= (3 if need_tags else 2) and t.split("\t")[0] == str(i)
+        for i, (_, t) in enumerate(words, start=1)
+    ):
+        return "iob2"
+    minimum = 2 if need_tags else 1
+    columns = COLUMN_LAYOUTS["columns"]
+    for number, text in content:
+        if len(columns.split(text)) < minimum:
+            raise SeqtagError(
+                "cannot tell the file format: this line fits none of conllu (10 tab-separated "
+                "fields), iob2 (tab-separated ID, token, tag, ...) or columns (token ... tag, "
+                "whitespace-separated); fix the line or give --input-format",
+                lines.name,
+                number,
+            )
+    return "columns"
+
+
 def read_tokenized(lines: LineReader) -> Iterator[Sentence]:
     """One sentence per line, tokens separated by whitespace, never re-split.
 
@@ -161,15 +327,24 @@ def read_tokenized(lines: LineReader) -> Iterator[Sentence]:
         yield Sentence(text.split(), line=lines.line_number)
 
 
-def require_tags(sentences: Iterable[Sentence], name: str, column: Column) -> list[Sentence]:
-    """The sentences of a training or gold file, checked to be usable for training or scoring."""
+def require_tags(sentences: Iterable[Sentence], name: str, column: str) -> list[Sentence]:
+    """The sentences of a training or gold file, checked to be usable for training or scoring;
+    ``column`` names where the tags were read from, for the message (e.g. "column upos")."""
     corpus = list(sentences)
     if not corpus:
         raise SeqtagError("no sentences found (empty file?)", name)
+    untagged = next((s for s in corpus if s.tags is None), None)
+    if untagged is not None:
+        raise SeqtagError(
+            "sentence has tokens but no tags; a column file needs token and tag on each line "
+            "(--tag-column picks the tag field)",
+            name,
+            untagged.line,
+        )
     if all(tag == EMPTY for sentence in corpus for tag in sentence.tags or []):
         raise SeqtagError(
-            f"column {column.spec} holds only '_' in every sentence; "
-            "choose the column that holds the tags with --column",
+            f"{column} holds only '_' in every sentence; "
+            "choose the column that holds the tags with --column or --tag-column",
             name,
         )
     return corpus

@@ -1,6 +1,7 @@
-"""Write: tagged sentences -> CoNLL-U, TSV or JSON lines on a text stream.
+"""Write: tagged sentences -> CoNLL-U, column files, TSV or JSON lines on a text stream.
 
-CoNLL-U input is written back line for line with only the model's column changed. Text input
+CoNLL-U input is written back line for line with only the model's column changed, and a column
+file with only its tag field changed (or a tag field added to a file of tokens). Other input
 becomes fresh CoNLL-U, with ``# text`` and ``SpaceAfter=No`` when it came from raw text.
 """
 
@@ -12,12 +13,12 @@ from typing import TextIO
 
 from seqtag.read import EMPTY, Column, Sentence
 
-OUTPUT_FORMATS = ("conllu", "tsv", "jsonl")
+OUTPUT_FORMATS = ("conllu", "columns", "tsv", "jsonl")
 _SPACE_AFTER = Column.parse("misc:SpaceAfter")
 
 
 def conllu_lines(sentence: Sentence, tags: Sequence[str], column: Column) -> list[str]:
-    if sentence.lines is not None:
+    if sentence.lines is not None and sentence.layout is None:  # it was CoNLL-U
         lines = list(sentence.lines)
         for line_index, tag in zip(sentence.word_lines, tags, strict=True):
             fields = lines[line_index].split("\t")
@@ -34,12 +35,34 @@ def conllu_lines(sentence: Sentence, tags: Sequence[str], column: Column) -> lis
     return lines
 
 
+def column_lines(sentence: Sentence, tags: Sequence[str]) -> list[str]:
+    """The sentence's own column lines with the tag field set; ``token<TAB>tag`` for others."""
+    layout = sentence.layout
+    if layout is None or sentence.lines is None:
+        return [f"{w}\t{t}" for w, t in zip(sentence.words, tags, strict=True)]
+    lines = list(sentence.lines)
+    for line_index, tag in zip(sentence.word_lines, tags, strict=True):
+        text = lines[line_index]
+        fields = layout.split(text)
+        if layout.tag is None:  # the last field, or a new one after a lone token
+            position = len(fields) - 1 if len(fields) > layout.token + 1 else len(fields)
+        else:
+            position = layout.tag
+        fields += [EMPTY] * (position + 1 - len(fields))
+        fields[position] = tag
+        separator = "\t" if layout.tabs_only or "\t" in text else " "
+        lines[line_index] = separator.join(fields)
+    return lines
+
+
 def write_sentence(
     stream: TextIO, sentence: Sentence, tags: Sequence[str], output_format: str, column: Column
 ) -> None:
     if output_format == "conllu":
         if sentence.words:  # CoNLL-U has no way to write an empty sentence
             stream.write("\n".join(conllu_lines(sentence, tags, column)) + "\n\n")
+    elif output_format == "columns":
+        stream.write("".join(line + "\n" for line in column_lines(sentence, tags)) + "\n")
     elif output_format == "tsv":
         stream.write(
             "".join(f"{w}\t{t}\n" for w, t in zip(sentence.words, tags, strict=True)) + "\n"

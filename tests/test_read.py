@@ -91,10 +91,10 @@ def test_crlf_and_bom_are_accepted():
 
 def test_require_tags_rejects_empty_and_all_underscore():
     with pytest.raises(SeqtagError, match="no sentences found"):
-        require_tags([], "e.conllu", Column.parse("upos"))
+        require_tags([], "e.conllu", "column upos")
     corpus = sentences(TEST_DATA / "no-upos.conllu")
     with pytest.raises(SeqtagError, match="holds only '_'"):
-        require_tags(corpus, "no-upos.conllu", Column.parse("upos"))
+        require_tags(corpus, "no-upos.conllu", "column upos")
 
 
 def test_tokenized_lines_are_never_resplit_and_empty_lines_are_empty_sentences():
