@@ -1,0 +1,170 @@
+"""Tag schemes for spans (named entities): IOB1, IOB2, IOBES (BIOES) and BILOU.
+
+A scheme says how a span's tokens are tagged, and so which tag may follow which. This module
+detects the scheme of training tags, finds sequences that break it, repairs them (a span is read
+leniently, the way seqeval's default mode reads it, and written back in the scheme), turns tags
+into spans for output, and gives the transitions a decoder may use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from seqtag.crf import Allowed
+
+SCHEMES = ("iob1", "iob2", "iobes", "bilou")
+OUTSIDE = "O"
+# Prefixes of each scheme: begin, inside, end, single (IOB1 and IOB2 have no end or single).
+_PREFIXES = {
+    "iob1": ("B", "I", None, None),
+    "iob2": ("B", "I", None, None),
+    "iobes": ("B", "I", "E", "S"),
+    "bilou": ("B", "I", "L", "U"),
+}
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int  # token offset
+    end: int  # exclusive
+    label: str
+
+
+def split_tag(tag: str) -> tuple[str, str | None]:
+    """("B", "PER") for B-PER, ("O", None) for O; anything else is (tag, None)."""
+    if len(tag) > 2 and tag[1] == "-" and tag[0] in "BIESLU":
+        return tag[0], tag[2:]
+    return tag, None
+
+
+def is_span_labels(labels: Iterable[str]) -> bool:
+    """True when every label is O or PREFIX-TYPE, and at least one is not O."""
+    labels = list(labels)
+    return any(label != OUTSIDE for label in labels) and all(
+        label == OUTSIDE or split_tag(label)[1] is not None for label in labels
+    )
+
+
+def detect(sentences_tags: Sequence[Sequence[str]]) -> str | None:
+    """The scheme of these tag sequences, or None when they are not span labels.
+
+    E-/S- mean IOBES, L-/U- BILOU. With B- and I- only: IOB1 when spans start with I- and B-
+    appears only right after a span of its own type (IOB1's one use of B-), else IOB2.
+    """
+    labels = {tag for tags in sentences_tags for tag in tags}
+    if not is_span_labels(labels):
+        return None
+    prefixes = {split_tag(label)[0] for label in labels} - {OUTSIDE}
+    if prefixes & {"L", "U"}:
+        return "bilou"
+    if prefixes & {"E", "S"}:
+        return "iobes"
+    starts_with_inside = b_after_other = False
+    for tags in sentences_tags:
+        previous = (OUTSIDE, None)
+        for tag in tags:
+            prefix, kind = split_tag(tag)
+            if prefix == "I" and previous[1] != kind:
+                starts_with_inside = True
+            if prefix == "B" and previous[1] != kind:
+                b_after_other = True
+            previous = (prefix, kind)
+    return "iob1" if starts_with_inside and not b_after_other else "iob2"
+
+
+def spans(tags: Sequence[str]) -> list[Span]:
+    """The spans in a tag sequence of any scheme, read leniently: a span starts at B-, S-, U-,
+    or at any tag whose type differs from the one before (an I-X after O starts a span), and
+    ends before the next start, O, or after E-/L-/S-/U-."""
+    found: list[Span] = []
+    start, kind = None, None
+    for i, tag in enumerate([*tags, OUTSIDE]):
+        prefix, tag_kind = split_tag(tag)
+        begins = tag_kind is not None and (prefix in "BSU" or tag_kind != kind or start is None)
+        if start is not None and (tag_kind is None or begins):
+            found.append(Span(start, i, kind))
+            start, kind = None, None
+        if begins:
+            start, kind = i, tag_kind
+        if start is not None and prefix in "ESLU":
+            found.append(Span(start, i + 1, kind))
+            start, kind = None, None
+    return found
+
+
+def encode(found: Sequence[Span], length: int, scheme: str) -> list[str]:
+    """Tags for these (non-overlapping) spans in ``scheme``."""
+    begin, inside, end, single = _PREFIXES[scheme]
+    tags = [OUTSIDE] * length
+    previous_end, previous_label = -1, None
+    for span in found:
+        size = span.end - span.start
+        for i in range(span.start, span.end):
+            tags[i] = f"{inside}-{span.label}"
+        if scheme == "iob1":
+            # IOB1 writes B- only where a span follows one of the same type directly.
+            if span.start == previous_end and span.label == previous_label:
+                tags[span.start] = f"{begin}-{span.label}"
+        elif size == 1 and single is not None:
+            tags[span.start] = f"{single}-{span.label}"
+        else:
+            tags[span.start] = f"{begin}-{span.label}"
+            if end is not None:
+                tags[span.end - 1] = f"{end}-{span.label}"
+        previous_end, previous_label = span.end, span.label
+    return tags
+
+
+def invalid_positions(tags: Sequence[str], scheme: str) -> list[int]:
+    """Positions where ``tags`` break ``scheme``: re-encoding the spans would change them."""
+    repaired = repair(tags, scheme)
+    return [i for i, (a, b) in enumerate(zip(tags, repaired, strict=True)) if a != b]
+
+
+def repair(tags: Sequence[str], scheme: str) -> list[str]:
+    """The same spans, read leniently, written validly (IOB2: an I-X that starts a span -> B-X)."""
+    return encode(spans(tags), len(tags), scheme)
+
+
+def allowed_transitions(labels: Sequence[str], scheme: str) -> Allowed:
+    """Which label may start or end a sentence and which may follow which, under ``scheme``."""
+    begin, inside, end, single = _PREFIXES[scheme]
+    parsed = [split_tag(label) for label in labels]
+    # A span continues with inside or end of its own type; it is closed after end or single.
+    continues = {p for p in (inside, end) if p is not None}
+    closes = {p for p in (end, single) if p is not None}
+    opens = {begin} | ({single} if single else set())
+
+    def may_start(prefix: str) -> bool:
+        if prefix == OUTSIDE:
+            return True
+        if scheme == "iob1":
+            return prefix == inside
+        return prefix in opens
+
+    def may_end(prefix: str) -> bool:
+        if prefix == OUTSIDE or scheme in ("iob1", "iob2"):
+            return True
+        return prefix in closes
+
+    def may_follow(a: tuple[str, str | None], b: tuple[str, str | None]) -> bool:
+        (pa, ka), (pb, kb) = a, b
+        open_span = ka is not None and (pa not in closes)  # a leaves a span open
+        if scheme == "iob1":
+            if pb == begin:
+                return ka == kb  # B- only splits two spans of one type
+            return True
+        if pb in continues:
+            return open_span and ka == kb
+        return not open_span or scheme == "iob2"  # IOBES/BILOU: an open span must be closed
+
+    n = len(labels)
+    start = torch.tensor([may_start(p) for p, _ in parsed], dtype=torch.bool)
+    stop = torch.tensor([may_end(p) for p, _ in parsed], dtype=torch.bool)
+    transitions = torch.tensor(
+        [[may_follow(parsed[i], parsed[j]) for j in range(n)] for i in range(n)], dtype=torch.bool
+    )
+    return Allowed(start, stop, transitions)
