@@ -1,8 +1,9 @@
 """Input, first step: a file or stdin as numbered lines of text.
 
-Reading bytes and decoding line by line lets every error name its line (invalid UTF-8 included),
-strips a byte-order mark and CRLF endings, and lets ``tag`` ask whether more input is ready
-without blocking, so it can answer as lines arrive on a slow pipe and still batch a fast one.
+Reading bytes and decoding line by line lets every error name its line (invalid UTF-8 included,
+and NUL bytes, refused here for every reader), strips a byte-order mark and CRLF endings, and
+lets ``tag`` ask whether more input is ready without blocking, so it can answer as lines
+arrive on a slow pipe and still batch a fast one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import BinaryIO
 from seqtag import SeqtagError
 
 ENCODING_ERRORS = ("strict", "replace")
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _CHUNK = 1 << 16
 
 
@@ -66,12 +68,18 @@ class LineReader:
         try:
             text = raw.decode("utf-8", errors=self.encoding_errors)
         except UnicodeDecodeError as error:
-            raise SeqtagError(
+            message = (
                 f"invalid UTF-8 (byte {error.start + 1} of the line); "
-                "fix the file or pass --encoding-errors replace",
-                self.name,
-                self._decoded,
-            ) from None
+                "fix the file or pass --encoding-errors replace"
+            )
+            if self._decoded == 1 and raw.startswith(_UTF16_BOMS):
+                message = (
+                    "the file is UTF-16 (it starts with a UTF-16 byte-order mark); "
+                    "convert it to UTF-8, e.g. with iconv -f UTF-16 -t UTF-8"
+                )
+            raise SeqtagError(message, self.name, self._decoded) from None
+        if "\x00" in text:  # checked here once, for every reader, raw text included
+            raise SeqtagError("NUL byte in line; is this a binary file?", self.name, self._decoded)
         if self._decoded == 1 and text.startswith("\ufeff"):
             text = text[1:]
         if text.endswith("\r"):

@@ -28,23 +28,39 @@ ABBREVIATIONS = frozenset(
 )
 _INNER_WORD = frozenset("'’-‐‑")  # joins two word pieces: don't, well-known
 _INNER_NUMBER = frozenset(".,:/")  # joins two digit runs: 3.14, 1,000, 12:30, 1/2
-_URL = re.compile(r"(?<!\w)(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+# The look-behind before the address makes a search try each run of address characters once,
+# from its start: without it a long chunk with no "@" costs time quadratic in its length.
+_URL = re.compile(
+    r"(?<!\w)(?:https?://|www\.)\S+|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE
+)
 _URL_TRAIL = ".,;:!?)]}\"'”’"
 MAX_SENTENCE_TOKENS = 1000  # run-on text is cut here so memory stays bounded on any input
 
 
 @lru_cache(maxsize=4096)
 def _is_punctuation(char: str) -> bool:
-    return unicodedata.category(char)[0] in "PS"
+    # U+FFFD (a symbol) stands for bytes that were not UTF-8 (--encoding-errors replace): it
+    # stays inside its word, as the bytes were, instead of cutting the word in three.
+    return char != "\ufffd" and unicodedata.category(char)[0] in "PS"
 
 
 def split_chunk(chunk: str) -> list[str]:
     """Split one whitespace-free chunk into tokens."""
-    url = _URL.search(chunk)
-    if url:  # a URL or address stays whole, wherever it sits in the chunk: (https://x.org),
+    # A URL or address stays whole wherever it sits in the chunk, as in (https://x.org), and a
+    # loop (not recursion) takes them out one by one: a chunk may hold thousands (a,b,c,...).
+    tokens: list[str] = []
+    while url := _URL.search(chunk):
         start, end = url.start(), url.start() + len(url.group().rstrip(_URL_TRAIL))
-        if end > start:
-            return [*split_chunk(chunk[:start]), chunk[start:end], *split_chunk(chunk[end:])]
+        if end <= start:
+            break
+        tokens += _split_punctuation(chunk[:start])
+        tokens.append(chunk[start:end])
+        chunk = chunk[end:]
+    return tokens + _split_punctuation(chunk)
+
+
+def _split_punctuation(chunk: str) -> list[str]:
+    """Split a chunk that holds no URL or address at its punctuation."""
     tokens: list[str] = []
     start = 0
     length = len(chunk)
@@ -100,8 +116,10 @@ def _ends_sentence(tokens: list[str], i: int) -> bool:
         previous = tokens[i - 1] if i > 0 else ""
         if (len(previous) == 1 and previous.isalpha()) or previous.lower() in ABBREVIATIONS:
             return False
-    following = next((t for t in tokens[i + 1 :] if t not in CLOSERS), None)
-    return following is None or not following[0].islower()
+    following = i + 1  # the next token that is not a closing quote or bracket
+    while following < len(tokens) and tokens[following] in CLOSERS:
+        following += 1  # an index, not a slice of the rest: a long line stays linear
+    return following == len(tokens) or not tokens[following][0].islower()
 
 
 class SentenceSplitter:
@@ -123,17 +141,24 @@ class SentenceSplitter:
         elif self._space:
             self._space[-1] = True  # the line break was a space between the two lines' words
         tokens, space = tokenize_line(text)
+        judged = len(self._tokens)
         self._tokens.extend(tokens)
         self._space.extend(space)
-        yield from self._complete_sentences()
+        yield from self._complete_sentences(judged)
 
     def flush(self) -> Iterator[Sentence]:
         if self._tokens:
             yield self._take(len(self._tokens))
 
-    def _complete_sentences(self) -> Iterator[Sentence]:
-        # Called at the end of a line: a terminal there ends the sentence.
-        i = 0
+    def _complete_sentences(self, judged: int) -> Iterator[Sentence]:
+        """Called at the end of a line: a terminal there ends the sentence.
+
+        The first ``judged`` tokens were found to end no sentence when earlier lines came, and
+        what follows them cannot change that (a terminal followed by nothing ends a sentence),
+        so the scan starts after them: a long run of lines with no sentence end (a word list)
+        is not scanned again from its start at every line.
+        """
+        i = judged
         while i < len(self._tokens):
             if i + 1 >= MAX_SENTENCE_TOKENS:
                 yield self._take(i + 1)
