@@ -31,54 +31,70 @@ def seqtag(*args: str) -> list[str]:
     return [sys.executable, "-m", "seqtag", *args]
 
 
-def run_one(treebank: str, seed: int, out: Path, extra: list[str]) -> dict:
-    record_path = out / f"{treebank}-seed{seed}.json"
-    if record_path.exists():
-        return json.loads(record_path.read_text())
-    folder = UD / treebank
-    model = out / f"{treebank}-seed{seed}.model"
-    log = out / f"{treebank}-seed{seed}.log"
-    train_args = [str(folder / "train.conllu"), "-o", str(model), "--seed", str(seed), "--progress"]
-    if (folder / "dev.conllu").exists():
-        train_args += ["--dev", str(folder / "dev.conllu")]
+def json_of(*args: str) -> dict:
+    done = subprocess.run(seqtag(*args), check=True, capture_output=True, text=True)
+    return json.loads(done.stdout)
+
+
+def train_and_score(
+    train: Path, dev: Path | None, test: Path, out: Path, name: str, seed: int, extra: list[str]
+) -> dict:
+    """Train one model (``out/name.model``, log beside it) and score it on test: the record
+    fields every benchmark shares. Test is read only after training has finished."""
+    model, log = out / f"{name}.model", out / f"{name}.log"
+    train_args = [str(train), "-o", str(model), "--seed", str(seed), "--progress"]
+    if dev is not None:
+        train_args += ["--dev", str(dev)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with log.open("w") as stderr:
         subprocess.run(seqtag("train", *train_args, *extra), check=True, stderr=stderr)
     train_seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    scores = json.loads(
-        subprocess.run(
-            seqtag("eval", "-m", str(model), str(folder / "test.conllu"), "--json"),
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
-    info = json.loads(
-        subprocess.run(
-            seqtag("info", "-m", str(model), "--json"), check=True, capture_output=True, text=True
-        ).stdout
-    )
-    record = {
-        "treebank": treebank,
+    scores = json_of("eval", "-m", str(model), str(test), "--json")
+    info = json_of("info", "-m", str(model), "--json")
+    return {
         "seed": seed,
         "train_args": extra,
         "train_words": info["train_words"],
         "dev_score": info["dev_score"],
+        "dev_metric": info.get("dev_metric", "accuracy"),
         "best_epoch": info["best_epoch"],
         "epochs_run": info["epochs_run"],
-        "accuracy": scores["accuracy"],
-        "known_accuracy": scores["known_accuracy"],
-        "unknown_accuracy": scores["unknown_accuracy"],
-        "unknown_tokens": scores["unknown_tokens"],
-        "test_tokens": scores["tokens"],
+        "scores": scores,
         "train_seconds": round(train_seconds, 1),
         "train_cpu_seconds": round(
             (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1
         ),
         "model_bytes": model.stat().st_size,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+    }
+
+
+def run_one(treebank: str, seed: int, out: Path, extra: list[str]) -> dict:
+    record_path = out / f"{treebank}-seed{seed}.json"
+    if record_path.exists():
+        return json.loads(record_path.read_text())
+    folder = UD / treebank
+    dev = folder / "dev.conllu"
+    run = train_and_score(
+        folder / "train.conllu",
+        dev if dev.exists() else None,
+        folder / "test.conllu",
+        out,
+        f"{treebank}-seed{seed}",
+        seed,
+        extra,
+    )
+    scores = run.pop("scores")
+    record = {
+        "treebank": treebank,
+        **run,
+        "accuracy": scores["accuracy"],
+        "known_accuracy": scores["known_accuracy"],
+        "unknown_accuracy": scores["unknown_accuracy"],
+        "unknown_tokens": scores["unknown_tokens"],
+        "test_tokens": scores["tokens"],
     }
     record_path.write_text(json.dumps(record, indent=2) + "\n")
     return record

@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 
 from seqtag import SeqtagError, __version__
-from seqtag.config import ModelConfig, TrainConfig, load_toml
+from seqtag.config import SCHEMES, ModelConfig, TrainConfig, load_toml
 from seqtag.lines import ENCODING_ERRORS, open_lines
 from seqtag.read import (
     COLUMN_LAYOUTS,
@@ -100,6 +100,45 @@ def _stderr_console(quiet: bool):
     from rich.console import Console
 
     return Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
+
+
+def _span_scheme(train_set, requested: str | None, repair: bool, name: str, console) -> str | None:
+    """The tag scheme to train with (None: plain labels); tags that break it are an error
+    naming the first one's line, or with ``repair`` are made valid, and that is said."""
+    from seqtag.scheme import detect, invalid_positions, is_span_labels
+    from seqtag.scheme import repair as repaired
+
+    if requested in (None, "none"):
+        return None
+    tags = [s.tags for s in train_set]
+    if requested != "auto" and not is_span_labels({t for ts in tags for t in ts}):
+        raise SeqtagError(
+            f"--scheme {requested} needs entity labels (O, B-PER, I-PER, ...); these tags are not",
+            name,
+        )
+    scheme = detect(tags) if requested == "auto" else requested
+    if scheme is None:
+        return None
+    broken = [(s, i) for s in train_set for i in invalid_positions(s.tags, scheme)]
+    if not broken:
+        return scheme
+    sentence, i = broken[0]
+    line = sentence.line + (sentence.word_lines[i] if sentence.word_lines else 0)
+    before = f"after {sentence.tags[i - 1]}" if i else "at the start of a sentence"
+    if not repair:
+        raise SeqtagError(
+            f"{sentence.tags[i]} {before} breaks the {scheme} scheme ({len(broken)} such tags in "
+            "this file); fix them, pass --repair to make them valid (I-X that starts an entity "
+            "becomes B-X), or give the right --scheme",
+            name,
+            line,
+        )
+    for sentence in {id(s): s for s, _ in broken}.values():
+        sentence.tags = repaired(sentence.tags, scheme)
+    console.print(
+        f"Repaired {len(broken)} tags that broke the {scheme} scheme (first: {name}:{line})."
+    )
+    return scheme
 
 
 def _resolve_device(name: str):
@@ -277,6 +316,24 @@ _train_defaults = TrainConfig()
     help="Dropout between layers.",
 )
 @click.option(
+    "--scheme",
+    type=click.Choice(["auto", "none", *SCHEMES]),
+    default="auto",
+    show_default=True,
+    help="Tag scheme of entity labels; auto detects it; none treats labels as plain tags.",
+)
+@click.option(
+    "--crf/--no-crf",
+    default=None,
+    help="CRF output layer [default: on for entity labels (a scheme), off otherwise].",
+)
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Make tags that break the scheme valid IOB2-style (I-X starting an entity -> B-X) "
+    "instead of stopping with an error.",
+)
+@click.option(
     "--word-dropout",
     type=click.FloatRange(0),
     default=_train_defaults.word_dropout,
@@ -333,6 +390,14 @@ _train_defaults = TrainConfig()
     help="Multiply the learning rate by this after each epoch without a better dev score; 1 turns it off.",
 )
 @click.option(
+    "--epoch-size",
+    type=click.IntRange(0),
+    default=_train_defaults.epoch_size,
+    show_default=True,
+    help="Least sentences per epoch: smaller training sets are passed over several times "
+    "between dev checks (0: one pass).",
+)
+@click.option(
     "--dev-fraction",
     type=click.FloatRange(0, 0.5, min_open=True),
     default=_train_defaults.dev_fraction,
@@ -384,6 +449,7 @@ def train(
     encoding_errors,
     checkpoint_dir,
     resume_dir,
+    repair,
     progress,
     quiet,
     **options,
@@ -417,6 +483,7 @@ def train(
         train_file, dev_file, output = run["train_file"], run["dev_file"], run["output"]
         column, options = run["column"], run["options"]
         input_format, tag_column = run["input_format"], run["tag_column"]
+        repair = run["repair"]
         checkpoint_dir = checkpoint_dir or resume_dir
     elif train_file is None or output is None:
         raise click.UsageError("give TRAIN.conllu and -o/--output (or --resume DIR)")
@@ -426,6 +493,7 @@ def train(
     out_dir = Path(output).parent
     if not out_dir.is_dir():
         raise SeqtagError("the directory for the model does not exist", str(out_dir))
+    requested_scheme, requested_crf = options.pop("scheme"), options.pop("crf")
     model_config, train_config = split_options(options)
     target = _resolve_device(device)
 
@@ -448,6 +516,12 @@ def train(
         console.print(f"No --dev given: holding out {dev_source} for early stopping.")
 
     digest = _data_digest(train_set, dev_set)
+    scheme = _span_scheme(train_set, requested_scheme, repair, train_name, console)
+    model_config = dataclasses.replace(
+        model_config,
+        scheme=scheme,
+        crf=requested_crf if requested_crf is not None else scheme is not None,
+    )
     if resumed is None:
         vocabularies = Vocabularies.build(train_set)
     else:
@@ -482,6 +556,7 @@ def train(
             "column": parsed_column.spec,
             "input_format": input_format,
             "tag_column": tag_column,
+            "repair": repair,
             "options": {**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)},
             "data_digest": digest,
         }
@@ -513,12 +588,14 @@ def train(
         if bar is not None:
             bar.update(task, completed=done, total=total)
 
+    short_metric = "acc" if model_config.scheme is None else "F1"
+
     def on_epoch(report) -> None:
         if not show_epochs:
             return
         mark = "*" if report.best_epoch == report.epoch else " "
         console.print(
-            f"epoch {report.epoch:3d}  loss {report.loss:.4f}  dev acc {report.dev_score:.4f}{mark} "
+            f"epoch {report.epoch:3d}  loss {report.loss:.4f}  dev {short_metric} {report.dev_score:.4f}{mark} "
             f" best {report.best_score:.4f} (epoch {report.best_epoch})  lr {report.learning_rate:.2g}"
             f"  {_format_seconds(report.elapsed)}"
         )
@@ -554,7 +631,7 @@ def train(
         train_config,
         {
             "dev_score": result.best_score,
-            "dev_metric": "accuracy",
+            "dev_metric": result.dev_metric,
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.epochs),
             "train_sentences": len(train_set),
@@ -566,7 +643,7 @@ def train(
         },
     )
     summary = (
-        f"{output}: dev accuracy {result.best_score:.4f} at epoch {result.best_epoch} "
+        f"{output}: dev {result.dev_metric} {result.best_score:.4f} at epoch {result.best_epoch} "
         f"of {len(result.epochs)} ({_format_seconds(result.epochs[-1].elapsed)})."
     )
     if result.interrupted:
@@ -592,7 +669,9 @@ def _resumed_run(ctx: click.Context, resumed: dict, resume_dir: str) -> dict:
     so re-running the original command with --resume added works, and a changed one is refused."""
     run = resumed["run"]
     recorded = {**run["options"], "column": run["column"]}
-    recorded.update(input_format=run["input_format"], tag_column=run["tag_column"])
+    recorded.update(
+        input_format=run["input_format"], tag_column=run["tag_column"], repair=run["repair"]
+    )
     for name in ("train_file", "dev_file", "output"):
         recorded[name] = run[name]
     for name, value in ctx.params.items():
@@ -696,8 +775,11 @@ def evaluate(
     """Score a model, or a predictions file, against gold CoNLL-U or a column file.
 
     Prints accuracy, accuracy on words seen in training vs unseen ones, and per-label
-    precision/recall/F1; BIO entity labels also get entity-level scores (seqeval).
-    With --json, one object with accuracy, known_accuracy, unknown_accuracy and per_label.
+    precision/recall/F1. Entity labels (IOB1, IOB2, IOBES, BILOU) also get entity-level scores
+    from seqeval: micro precision/recall/F1 in its default (lenient) mode, macro F1, per entity
+    type, and the same in strict mode. With --json, one object with accuracy, known_accuracy,
+    unknown_accuracy, per_label and, for entities, precision, recall, f1 (micro, default mode),
+    macro_f1, per_type and strict.
 
     \b
       seqtag eval -m upos.model test.conllu
@@ -729,18 +811,25 @@ def evaluate(
         gold, gold_format = read(gold_file)
         predicted = predict(loaded.model, Batcher(loaded.vocabularies), gold, target)
         is_known = loaded.vocabularies.words.__contains__
+        known_labels = loaded.vocabularies.labels.to_list()
     else:
         parsed_column = Column.parse(column or "upos")
         gold, gold_format = read(gold_file)
         pred_sentences, _ = read(pred_file)
         check_aligned(gold, pred_sentences, gold_file, pred_file)
         predicted = [s.tags for s in pred_sentences]
-        is_known = None
+        is_known = known_labels = None
         if train_file:
             known_words = {w for s in read(train_file)[0] for w in s.words}
             is_known = known_words.__contains__
     scored = parsed_column.spec if gold_format == "conllu" else f"{gold_format} tags"
-    scores = {"column": scored, **score(gold, predicted, is_known)}
+    scores = {"column": scored, **score(gold, predicted, is_known, known_labels)}
+    if scores["unseen_labels"]:
+        click.echo(
+            f"Warning: gold labels the model never saw in training: "
+            f"{', '.join(scores['unseen_labels'])}; their tokens count as errors.",
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps(scores, ensure_ascii=False, indent=None))
     else:
@@ -766,8 +855,10 @@ def _print_scores(scores: dict) -> None:
             "unseen words", f"{scores['unknown_accuracy']:.4f}", str(scores["unknown_tokens"])
         )
     if "f1" in scores:
-        for name in ("precision", "recall", "f1"):
-            summary.add_row(f"entity {name}", f"{scores[name]:.4f}", "")
+        for name in ("precision", "recall", "f1", "macro_f1"):
+            summary.add_row(f"entity {name.replace('_', ' ')}", f"{scores[name]:.4f}", "")
+        if scores["strict"] is not None:
+            summary.add_row("strict entity f1", f"{scores['strict']['f1']:.4f}", "")
     console.print(summary)
     for title, rows in (
         ("per label", scores["per_label"]),
@@ -817,8 +908,8 @@ def _print_scores(scores: dict) -> None:
     type=click.Choice(OUTPUT_FORMATS),
     default=None,
     help="conllu; columns (column input written back with its tag field set); tsv (token TAB "
-    "tag, blank line between sentences); jsonl (one object a sentence) [default: columns for "
-    "column input, else conllu].",
+    "tag, blank line between sentences); jsonl (one object a sentence, with entity spans for "
+    "an NER model) [default: columns for column input, else conllu].",
 )
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
@@ -869,12 +960,13 @@ def tag(
         out.reconfigure(encoding="utf-8", newline="\n")
 
     guard = _WholeSentences()
+    with_entities = loaded.model_config.scheme is not None
 
     def flush(chunk: list) -> None:
         predicted = predict(loaded.model, batcher, chunk, target)
         with guard.write():
             for sentence, tags in zip(chunk, predicted, strict=True):
-                write_sentence(out, sentence, tags, output_format, column)
+                write_sentence(out, sentence, tags, output_format, column, with_entities)
             out.flush()
 
     with guard.installed():

@@ -16,6 +16,7 @@ from typing import Any
 from seqtag import SeqtagError
 
 RNN_TYPES = ("lstm", "gru")
+SCHEMES = ("iob1", "iob2", "iobes", "bilou")  # span tag schemes (seqtag.scheme implements them)
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,19 @@ class ModelConfig:
     char_dim: int = 50  # character embedding size
     char_hidden: int = 100  # per direction, so each word gets a 200-dim character vector
     dropout: float = 0.33  # between every layer; the usual value for BiLSTM taggers on UD
+    # Span labels (NER): the tag scheme of the training data, which decoding never breaks, and
+    # whether a CRF scores whole tag sequences; both set from the data unless given.
+    scheme: str | None = None  # iob1, iob2, iobes, bilou; None for labels that are not spans
+    crf: bool = False
 
     def __post_init__(self) -> None:
         if self.rnn not in RNN_TYPES:
             raise SeqtagError(
                 f"unknown rnn type {self.rnn!r}; choose one of {', '.join(RNN_TYPES)}"
+            )
+        if self.scheme is not None and self.scheme not in SCHEMES:
+            raise SeqtagError(
+                f"unknown tag scheme {self.scheme!r}; choose one of {', '.join(SCHEMES)}"
             )
 
 
@@ -53,6 +62,10 @@ class TrainConfig:
         0.25  # alpha: a word seen c times becomes UNK with p = alpha / (alpha + c)
     )
     dev_fraction: float = 0.1  # held out from train when no --dev is given
+    # An epoch is at least this many sentences (the data shuffled and passed over again): a
+    # treebank of 150 sentences is then trained for as many steps between dev checks as one
+    # of 1000, so patience and the learning-rate decay mean the same on small and large data.
+    epoch_size: int = 0
 
 
 def field_names(config_class: type) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from seqtag import SeqtagError
 from seqtag.read import Sentence
@@ -57,8 +57,14 @@ def score(
     gold: Sequence[Sentence],
     predicted: Sequence[Sequence[str]],
     is_known: Callable[[str], bool] | None = None,
+    known_labels: Collection[str] | None = None,
 ) -> dict:
-    """All scores for one column. ``is_known`` tells words seen in training; None: unknown."""
+    """All scores for one column. ``is_known`` tells words seen in training; None: unknown.
+
+    ``known_labels`` are the labels the tagger can predict (a model's label set); gold labels
+    outside it are listed, sorted, as ``unseen_labels`` (None without ``known_labels``). Their
+    tokens count as errors like any other: no prediction can match them.
+    """
     counts = Counter()  # (kind, label) -> count
     correct = known_total = known_correct = 0
     tokens = 0
@@ -96,19 +102,50 @@ def score(
         "known_accuracy": _ratio(known_correct, known_total) if is_known else None,
         "unknown_accuracy": _ratio(correct - known_correct, unknown_total) if is_known else None,
         "per_label": per_label,
+        "unseen_labels": (
+            None
+            if known_labels is None
+            else sorted({label for kind, label in counts if kind == "gold"} - set(known_labels))
+        ),
     }
     if looks_like_spans(labels):
         result.update(entity_scores([s.tags for s in gold], list(predicted)))
     return result
 
 
+def entity_f1(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> float:
+    """Micro entity F1, seqeval's default mode: the dev score for span labels."""
+    from seqeval.metrics import f1_score
+
+    return f1_score([list(g) for g in gold], [list(p) for p in predicted], zero_division=0)
+
+
 def entity_scores(gold: list[list[str]], predicted: list[list[str]]) -> dict:
-    """Entity-level micro precision/recall/F1 and per type, seqeval's default (lenient) mode."""
+    """Entity-level scores from seqeval: micro precision/recall/F1 of the default (lenient) mode
+    at the top, macro averages, per entity type, and the same under ``strict`` (spans must
+    follow the scheme of the gold tags exactly; IOB1 is read as IOB2 there, as seqeval cannot
+    read it strictly)."""
+    from seqeval.scheme import BILOU, IOB2, IOBES
+
+    from seqtag.scheme import detect
+
+    predicted = [list(p) for p in predicted]
+    result = _seqeval_scores(gold, predicted)
+    scheme = detect(gold) or "iob2"
+    strict_scheme = {"iob1": IOB2, "iob2": IOB2, "iobes": IOBES, "bilou": BILOU}[scheme]
+    try:
+        strict = _seqeval_scores(gold, predicted, mode="strict", scheme=strict_scheme)
+        result["strict"] = {"scheme": scheme, **strict}
+    except ValueError:  # a tag that seqeval's strict reader cannot take (a mixed-scheme file)
+        result["strict"] = None
+    return result
+
+
+def _seqeval_scores(gold: list[list[str]], predicted: list[list[str]], **mode) -> dict:
     from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 
-    report = classification_report(
-        gold, [list(p) for p in predicted], output_dict=True, zero_division=0
-    )
+    options = {**mode, "zero_division": 0}
+    report = classification_report(gold, predicted, output_dict=True, **options)
     per_type = {
         name: {
             "precision": values["precision"],
@@ -119,9 +156,13 @@ def entity_scores(gold: list[list[str]], predicted: list[list[str]]) -> dict:
         for name, values in report.items()
         if not name.endswith(" avg")
     }
+    macro = report.get("macro avg", {})
     return {
-        "precision": precision_score(gold, predicted, zero_division=0),
-        "recall": recall_score(gold, predicted, zero_division=0),
-        "f1": f1_score(gold, predicted, zero_division=0),
+        "precision": precision_score(gold, predicted, **options),
+        "recall": recall_score(gold, predicted, **options),
+        "f1": f1_score(gold, predicted, **options),
+        "macro_precision": macro.get("precision", 0.0),
+        "macro_recall": macro.get("recall", 0.0),
+        "macro_f1": macro.get("f1-score", 0.0),
         "per_type": per_type,
     }

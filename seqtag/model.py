@@ -1,7 +1,9 @@
 """Model: word embeddings + character BiLSTM -> BiLSTM|BiGRU -> per-token label scores.
 
 Three verbs, each testable alone: ``forward(batch) -> emissions (B, T, K)``,
-``loss(emissions, batch)`` and ``decode(emissions, mask) -> list[list[int]]``.
+``loss(emissions, batch)`` and ``decode(emissions, mask) -> list[list[int]]``. The output layer
+is a softmax, or with ``config.crf`` a CRF over whole tag sequences; with a tag scheme, decoding
+never writes a transition the scheme forbids (Viterbi under its constraints).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqtag.batch import IGNORE, Batch
 from seqtag.config import ModelConfig
+from seqtag.crf import CRF, Allowed, viterbi
 from seqtag.vocab import PAD
 
 RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU}
@@ -38,7 +41,15 @@ class CharEncoder(nn.Module):
 
 
 class Tagger(nn.Module):
-    def __init__(self, config: ModelConfig, n_words: int, n_chars: int, n_labels: int):
+    def __init__(
+        self,
+        config: ModelConfig,
+        n_words: int,
+        n_chars: int,
+        n_labels: int,
+        allowed: Allowed | None = None,
+    ):
+        """``allowed``: the transitions the tag scheme permits (None: any label after any)."""
         super().__init__()
         self.config = config
         self.word_embed = nn.Embedding(n_words, config.word_dim, padding_idx=PAD)
@@ -57,6 +68,8 @@ class Tagger(nn.Module):
             dropout=config.dropout if config.layers > 1 else 0.0,
         )
         self.output = nn.Linear(2 * config.hidden, n_labels)
+        self.crf = CRF(n_labels, allowed) if config.crf else None
+        self.allowed = allowed if not config.crf else None  # softmax: constrain decoding only
 
     def forward(self, batch: Batch) -> torch.Tensor:
         x = self.word_embed(batch.words)  # (B, T, W)
@@ -71,15 +84,29 @@ class Tagger(nn.Module):
         return self.output(self.dropout(h))  # (B, T, K)
 
     def loss(self, emissions: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """Mean cross-entropy over the real tokens of the batch."""
+        """Per real token: mean cross-entropy, or the CRF's negative log-likelihood divided by the
+        number of tokens (the same scale, so learning rates carry over)."""
+        if self.crf is not None:
+            log_likelihood = self.crf.log_likelihood(emissions, batch.tags, batch.mask)
+            return -log_likelihood.sum() / batch.mask.sum()
         K = emissions.size(-1)
         return nn.functional.cross_entropy(
             emissions.reshape(-1, K), batch.tags.reshape(-1), ignore_index=IGNORE
         )
 
-    @staticmethod
-    def decode(emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
-        """The best label of each real token, one list per sentence."""
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+        """The best label sequence of each sentence (its real tokens only)."""
+        if self.crf is not None:
+            return self.crf.decode(emissions, mask)
+        if self.allowed is not None:
+            allowed = self.allowed
+            return viterbi(
+                torch.log_softmax(emissions, dim=-1),
+                mask,
+                allowed.start_penalty().to(emissions.device),
+                allowed.end_penalty().to(emissions.device),
+                allowed.transition_penalty().to(emissions.device),
+            )
         best = emissions.argmax(dim=-1)  # (B, T)
         lengths = mask.sum(dim=1).tolist()
         return [row[:n] for row, n in zip(best.tolist(), lengths, strict=True)]

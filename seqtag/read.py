@@ -130,11 +130,22 @@ def read_conllu(lines: LineReader, column: Column | None = None) -> Iterator[Sen
             continue
         if not block:
             start = number
-        if "\x00" in text:
-            raise SeqtagError("NUL byte in line; is this a binary file?", name, number)
+        _check_line_ends(text, name, number)
         block.append(text)
     if block:
         yield _conllu_sentence(block, start, name, column)
+
+
+def _check_line_ends(text: str, name: str, number: int) -> None:
+    """A carriage return left inside a line (LineReader strips a final one) means CR line
+    endings: the whole file came as one line, and would be misread as one odd sentence."""
+    if "\r" in text:
+        raise SeqtagError(
+            "carriage return inside the line: does the file end its lines with CR alone "
+            "(old Mac style)? convert them to line feeds, e.g. with tr '\\r' '\\n'",
+            name,
+            number,
+        )
 
 
 def _conllu_sentence(block: list[str], start: int, name: str, column: Column | None) -> Sentence:
@@ -196,13 +207,12 @@ def read_columns(lines: LineReader, layout: ColumnLayout) -> Iterator[Sentence]:
     width: tuple[int, int] | None = None  # (fields per line, the line that set it)
     for text in lines:
         number = lines.line_number
-        if "\x00" in text:
-            raise SeqtagError("NUL byte in line; is this a binary file?", name, number)
         if not text.strip() or text.split(None, 1)[0] == DOCSTART:
             if block:
                 yield _column_sentence(block, start, name, layout)
                 block = []
             continue
+        _check_line_ends(text, name, number)
         if not block:
             start = number
         block.append(text)
@@ -287,8 +297,8 @@ def detect_format(lines: LineReader, need_tags: bool) -> str:
             continue
         content.append((number, text))
     words = [(n, t) for n, t in content if not t.startswith("#")]
-    if not words:
-        return "conllu"
+    if not words:  # comment lines only (a column file whose first tokens all start with "#"
+        return "conllu"  # reads as that too: such a file needs --input-format columns)
     # CoNLL-U if any line is (so the CoNLL-U reader names the broken ones, as for spaces where
     # tabs belong), or if all lines are 10 space-separated fields starting with an ID.
     if any(len(t.split("\t")) == 10 for _, t in words) or all(
@@ -320,10 +330,6 @@ def read_tokenized(lines: LineReader) -> Iterator[Sentence]:
     An empty line is an empty sentence, so outputs stay aligned with input lines.
     """
     for text in lines:
-        if "\x00" in text:
-            raise SeqtagError(
-                "NUL byte in line; is this a binary file?", lines.name, lines.line_number
-            )
         yield Sentence(text.split(), line=lines.line_number)
 
 

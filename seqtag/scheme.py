@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import torch
 
+from seqtag.config import SCHEMES
 from seqtag.crf import Allowed
 
-SCHEMES = ("iob1", "iob2", "iobes", "bilou")
+__all__ = ["SCHEMES", "Span", "allowed_transitions", "detect", "encode", "repair", "spans"]
 OUTSIDE = "O"
 # Prefixes of each scheme: begin, inside, end, single (IOB1 and IOB2 have no end or single).
 _PREFIXES = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import random
 import time
 from collections import Counter
@@ -21,7 +22,7 @@ from seqtag import SeqtagError
 from seqtag.batch import Batch, Batcher, training_order
 from seqtag.config import ModelConfig, TrainConfig
 from seqtag.decode import predict
-from seqtag.evaluate import accuracy
+from seqtag.evaluate import accuracy, entity_f1
 from seqtag.model import Tagger
 from seqtag.read import Sentence
 from seqtag.vocab import UNK, Vocabularies
@@ -47,6 +48,7 @@ class TrainResult:
     epochs: list[EpochReport] = field(default_factory=list)
     stopped_early: bool = False
     interrupted: bool = False  # Ctrl-C: the result holds the best epoch finished before it
+    dev_metric: str = "accuracy"
 
 
 def split_dev(
@@ -75,8 +77,17 @@ def word_dropout_table(sentences: Sequence[Sentence], vocabularies: Vocabularies
 
 
 def build_model(config: ModelConfig, vocabularies: Vocabularies) -> Tagger:
+    allowed = None
+    if config.scheme is not None:
+        from seqtag.scheme import allowed_transitions
+
+        allowed = allowed_transitions(vocabularies.labels.to_list(), config.scheme)
     return Tagger(
-        config, len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels)
+        config,
+        len(vocabularies.words),
+        len(vocabularies.chars),
+        len(vocabularies.labels),
+        allowed,
     )
 
 
@@ -92,7 +103,10 @@ def fit(
     on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
     resume: dict[str, Any] | None = None,
 ) -> TrainResult:
-    """Train until ``patience`` epochs pass without a better dev accuracy, or ``max_epochs``.
+    """Train until ``patience`` epochs pass without a better dev score, or ``max_epochs``.
+
+    The dev score is accuracy, or entity F1 (seqeval, default mode) for span labels: what the
+    user will be judged on is what early stopping and the learning-rate decay look at.
 
     After each epoch ``on_checkpoint`` gets the whole training state (weights, optimizer,
     scheduler, every RNG, the reports so far), which refers to live tensors: store it (see
@@ -150,6 +164,7 @@ def fit(
         }
 
     result = TrainResult(model, best_score=-1.0, best_epoch=0)
+    result.dev_metric, dev_metric = dev_metric_for(model_config)
     best_state = copy.deepcopy(model.state_dict())
     if resume is not None:
         try:
@@ -167,6 +182,7 @@ def fit(
             raise SeqtagError(
                 f"the checkpoint does not fit this model and data ({error})"
             ) from None
+    passes = max(1, math.ceil(train_config.epoch_size / max(1, len(train))))
     epoch = len(result.epochs)
     start = time.perf_counter() - (result.epochs[-1].elapsed if result.epochs else 0.0)
     try:
@@ -174,10 +190,14 @@ def fit(
             epoch, result.best_epoch, train_config.patience
         ):
             epoch += 1
-            batches = training_order(train, train_config.batch_size, order_rng)
+            batches = [
+                batch
+                for _ in range(passes)
+                for batch in training_order(train, train_config.batch_size, order_rng)
+            ]
             learning_rate = optimizer.param_groups[0]["lr"]
             loss = train_epoch(batches)
-            dev_score = accuracy(dev_gold, predict(model, batcher, dev, device))
+            dev_score = dev_metric(dev_gold, predict(model, batcher, dev, device))
             if scheduler is not None:
                 scheduler.step(dev_score)
             if dev_score > result.best_score:
@@ -205,6 +225,13 @@ def fit(
     model.load_state_dict(best_state)
     model.eval()
     return result
+
+
+def dev_metric_for(config: ModelConfig) -> tuple[str, Callable]:
+    """The dev metric's name and function: entity F1 for span labels, else accuracy."""
+    if config.scheme is not None:
+        return "entity F1", entity_f1
+    return "accuracy", accuracy
 
 
 def _out_of_patience(epoch: int, best_epoch: int, patience: int) -> bool:

@@ -55,9 +55,33 @@ def column_lines(sentence: Sentence, tags: Sequence[str]) -> list[str]:
     return lines
 
 
+def entities(sentence: Sentence, tags: Sequence[str]) -> list[dict]:
+    """The spans in ``tags`` as token offsets (end exclusive), label and text."""
+    from seqtag.scheme import spans
+
+    found = []
+    for span in spans(tags):
+        words = sentence.words[span.start : span.end]
+        if sentence.space_after is None:
+            text = " ".join(words)
+        else:  # raw input: join as the text had it
+            spaced = sentence.space_after[span.start : span.end - 1]
+            text = "".join(
+                w + (" " if s else "") for w, s in zip(words, [*spaced, False], strict=True)
+            )
+        found.append({"start": span.start, "end": span.end, "label": span.label, "text": text})
+    return found
+
+
 def write_sentence(
-    stream: TextIO, sentence: Sentence, tags: Sequence[str], output_format: str, column: Column
+    stream: TextIO,
+    sentence: Sentence,
+    tags: Sequence[str],
+    output_format: str,
+    column: Column,
+    with_entities: bool = False,
 ) -> None:
+    """One sentence in ``output_format``; jsonl adds the entity spans ``with_entities``."""
     if output_format == "conllu":
         if sentence.words:  # CoNLL-U has no way to write an empty sentence
             stream.write("\n".join(conllu_lines(sentence, tags, column)) + "\n\n")
@@ -71,6 +95,8 @@ def write_sentence(
         record = {"tokens": sentence.words, "tags": list(tags)}
         if sentence.text is not None:
             record["text"] = sentence.text
+        if with_entities:
+            record["entities"] = entities(sentence, tags)
         stream.write(json.dumps(record, ensure_ascii=False) + "\n")
     else:
         raise ValueError(f"unknown output format {output_format!r}")

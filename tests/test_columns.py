@@ -9,7 +9,7 @@ import json
 import pytest
 from click.testing import CliRunner
 from conftest import TINY_OPTIONS
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from seqtag import SeqtagError
@@ -167,6 +167,9 @@ def test_written_column_files_read_back_the_same(corpus):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(_SENTENCE, min_size=1, max_size=5), st.sampled_from(["columns", "iob2"]))
 def test_detection_recognises_what_the_writers_write(corpus, name):
+    # A first sentence whose every token starts with "#" looks like CoNLL-U comments: ambiguous
+    # by nature, and documented as a case for --input-format.
+    assume(not all(w.startswith("#") for w, _ in corpus[0]))
     if name == "iob2":
         text = "".join(
             "# c\n" + "".join(f"{i}\t{w}\t{t}\t-\n" for i, (w, t) in enumerate(s, 1)) + "\n"
