@@ -141,10 +141,19 @@ def _span_scheme(train_set, requested: str | None, repair: bool, name: str, cons
     return scheme
 
 
-def _resolve_device(name: str):
-    from seqtag.device import resolve_device
+def _resolve_device(name: str, threads: int | None):
+    from seqtag.device import resolve_device, set_threads
 
+    set_threads(threads)
     return resolve_device(name)
+
+
+_threads_option = click.option(
+    "--threads",
+    type=click.IntRange(1),
+    default=None,
+    help="CPU threads [default: one per core]; 1 when several jobs share the machine.",
+)
 
 
 def _read_labeled(
@@ -411,6 +420,7 @@ _train_defaults = TrainConfig()
     show_default=True,
     help="auto picks a GPU when there is one.",
 )
+@_threads_option
 @click.option(
     "--encoding-errors",
     type=click.Choice(ENCODING_ERRORS),
@@ -446,6 +456,7 @@ def train(
     input_format,
     tag_column,
     device,
+    threads,
     encoding_errors,
     checkpoint_dir,
     resume_dir,
@@ -495,7 +506,7 @@ def train(
         raise SeqtagError("the directory for the model does not exist", str(out_dir))
     requested_scheme, requested_crf = options.pop("scheme"), options.pop("crf")
     model_config, train_config = split_options(options)
-    target = _resolve_device(device)
+    target = _resolve_device(device, threads)
 
     train_set, train_format = _read_labeled(
         train_file, parsed_column, encoding_errors, input_format, tag_column
@@ -656,7 +667,15 @@ def train(
 
 
 # Settings that may differ between a run and its resumption: they change nothing in the result.
-_RESUME_FREE = {"resume_dir", "checkpoint_dir", "progress", "quiet", "device", "encoding_errors"}
+_RESUME_FREE = {
+    "resume_dir",
+    "checkpoint_dir",
+    "progress",
+    "quiet",
+    "device",
+    "threads",
+    "encoding_errors",
+}
 _EXPLICIT = {
     click.core.ParameterSource.COMMANDLINE,
     click.core.ParameterSource.ENVIRONMENT,
@@ -757,6 +776,7 @@ def _signal_raises(signum: int, exception: type[BaseException]):
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
 )
+@_threads_option
 @click.option(
     "--encoding-errors", type=click.Choice(ENCODING_ERRORS), default="strict", show_default=True
 )
@@ -770,6 +790,7 @@ def evaluate(
     train_file,
     as_json,
     device,
+    threads,
     encoding_errors,
 ) -> None:
     """Score a model, or a predictions file, against gold CoNLL-U or a column file.
@@ -800,7 +821,7 @@ def evaluate(
         from seqtag.batch import Batcher
         from seqtag.decode import predict
 
-        target = _resolve_device(device)
+        target = _resolve_device(device, threads)
         loaded = modelfile.load(model_file, target)
         if column is not None and column != loaded.column:
             raise click.UsageError(
@@ -914,11 +935,19 @@ def _print_scores(scores: dict) -> None:
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
 )
+@_threads_option
 @click.option(
     "--encoding-errors", type=click.Choice(ENCODING_ERRORS), default="strict", show_default=True
 )
 def tag(
-    input_file, model_file, input_format, tag_column, output_format, device, encoding_errors
+    input_file,
+    model_file,
+    input_format,
+    tag_column,
+    output_format,
+    device,
+    threads,
+    encoding_errors,
 ) -> None:
     """Tag text from FILE or stdin and write it to stdout, streaming.
 
@@ -938,7 +967,7 @@ def tag(
     from seqtag.tokenize import split_sentences
     from seqtag.write import write_sentence
 
-    target = _resolve_device(device)
+    target = _resolve_device(device, threads)
     loaded = modelfile.load(model_file, target)
     column = Column.parse(loaded.column)
     batcher = Batcher(loaded.vocabularies)

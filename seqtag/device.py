@@ -1,4 +1,4 @@
-"""Device: resolve ``auto|cpu|cuda`` once, then pass the result explicitly."""
+"""Device: resolve ``auto|cpu|cuda`` once, then pass the result explicitly; set CPU threads."""
 
 from __future__ import annotations
 
@@ -18,3 +18,13 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise SeqtagError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu")
     return torch.device(name)
+
+
+def set_threads(threads: int | None) -> None:
+    """CPU threads for torch's operators; None leaves torch's default (one per core).
+
+    One thread is the right choice when several seqtag processes share a machine: each then
+    runs at full speed instead of all of them fighting over the same cores.
+    """
+    if threads is not None:
+        torch.set_num_threads(threads)

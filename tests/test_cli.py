@@ -352,3 +352,15 @@ def test_ctrl_c_saves_the_best_model_so_far_and_exits_130(tmp_path):
 
     metadata = read_metadata(out)
     assert metadata["interrupted"] is True and metadata["epochs_run"] >= 2
+
+
+def test_threads_sets_torchs_cpu_threads(tiny_model):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        result = run("tag", "-m", tiny_model, "--threads", "2", "-f", "tsv", input="a b\n")
+        assert result.exit_code == 0, result.output
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

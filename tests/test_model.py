@@ -134,3 +134,12 @@ def test_learning_rate_decays_after_each_epoch_without_a_better_dev_score(corpus
     # failed one, so it trains at the decayed rate.
     expected = [0.01, 0.01, 0.01 * factor, 0.01 * factor**2]
     assert [e.learning_rate for e in epochs] == pytest.approx(expected)
+
+
+def test_epoch_size_passes_over_small_data_several_times_per_epoch(corpus):
+    train, dev = corpus[:40], corpus[40:50]
+    vocabularies = Vocabularies.build(train)
+    one_pass = TrainConfig(max_epochs=1, batch_size=8)
+    three_passes = TrainConfig(max_epochs=1, batch_size=8, epoch_size=100)  # ceil(100/40) = 3
+    assert fit(train, dev, vocabularies, tiny_config(), one_pass, CPU).epochs[0].batches == 5
+    assert fit(train, dev, vocabularies, tiny_config(), three_passes, CPU).epochs[0].batches == 15
