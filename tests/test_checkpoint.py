@@ -221,25 +221,3 @@ def test_train_needs_data_and_output_unless_resuming(tmp_path):
     result = CliRunner().invoke(main, ["train", "--resume", str(tmp_path)])
     assert result.exit_code == 1
     assert "no checkpoint here" in result.stderr
-
-
-def test_sigterm_during_training_saves_the_best_model_and_exits_143(tmp_path):
-    out = tmp_path / "m.model"
-    tiny = [o for o in TINY_OPTIONS if o != "-q"]
-    tiny[tiny.index("--max-epochs") + 1] = "500"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "seqtag", "train", str(DEV), "-o", str(out), *tiny, "--patience", "500",
-         "--progress", "--checkpoint", str(tmp_path / "ckpt")],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    for line in process.stderr:
-        if line.startswith("epoch   2"):
-            process.send_signal(signal.SIGTERM)
-            break
-    rest = process.stderr.read()
-    process.stderr.close()
-    assert process.wait(timeout=120) == 143
-    assert f"Interrupted: saved the best model so far to {out}" in rest
-    assert f"Go on with: seqtag train --resume {tmp_path / 'ckpt'}" in rest
-    assert "Traceback" not in rest
-    assert out.exists()

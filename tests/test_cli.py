@@ -327,26 +327,27 @@ def test_sigterm_ends_tagging_after_whole_sentences_with_143(tiny_model):
     assert [line.split("\t")[0] for line in answer] == ["a", "whole", "sentence", "\n"]
 
 
-def test_ctrl_c_saves_the_best_model_so_far_and_exits_130(tmp_path):
+@pytest.mark.parametrize(("signal_name", "status"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_ctrl_c_or_sigterm_saves_the_best_model_so_far(tmp_path, signal_name, status):
     import signal
 
-    out = tmp_path / "m.model"
+    out, ckpt = tmp_path / "m.model", tmp_path / "ckpt"
     tiny = [o for o in TINY_OPTIONS if o != "-q"]
     tiny[tiny.index("--max-epochs") + 1] = "500"
     process = subprocess.Popen(
-        [sys.executable, "-m", "seqtag", "train", str(DATA / "en_ewt-excerpt-dev.conllu"), "-o", str(out), *tiny, "--patience", "500", "--progress"],
+        [sys.executable, "-m", "seqtag", "train", str(DATA / "en_ewt-excerpt-dev.conllu"), "-o", str(out), *tiny,
+         "--patience", "500", "--progress", "--checkpoint", str(ckpt)],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )  # fmt: skip
-    lines = []
     for line in process.stderr:
-        lines.append(line)
         if line.startswith("epoch   2"):
-            process.send_signal(signal.SIGINT)
+            process.send_signal(getattr(signal, signal_name))
             break
     rest = process.stderr.read()
     process.stderr.close()
-    assert process.wait(timeout=120) == 130
+    assert process.wait(timeout=120) == status
     assert f"Interrupted: saved the best model so far to {out}" in rest
+    assert f"Go on with: seqtag train --resume {ckpt}" in rest
     assert "Traceback" not in rest
     from seqtag.modelfile import read_metadata
 
