@@ -65,7 +65,9 @@ class TrainConfig:
     # An epoch is at least this many sentences (the data shuffled and passed over again): a
     # treebank of 150 sentences is then trained for as many steps between dev checks as one
     # of 1000, so patience and the learning-rate decay mean the same on small and large data.
-    epoch_size: int = 0
+    # Chosen on dev (lt_hse, mr_ufal, ta_ttb, seeds 1-2): mean dev accuracy 0.8125 with one pass
+    # per epoch, 0.83 with 1000; larger treebanks (and en_ewt) are not affected.
+    epoch_size: int = 1000
 
 
 def field_names(config_class: type) -> list[str]:

@@ -18,7 +18,7 @@ SHARED = ROOT.parent / "shared" / "data"
 # Tiny architecture: the suite checks behaviour, not accuracy, and must stay fast on 2 cores.
 TINY_OPTIONS = [
     "--hidden", "16", "--layers", "1", "--word-dim", "16", "--char-dim", "8",
-    "--char-hidden", "8", "--max-epochs", "2", "--batch-size", "16", "-q",
+    "--char-hidden", "8", "--max-epochs", "2", "--batch-size", "16", "--epoch-size", "0", "-q",
 ]  # fmt: skip
 
 

@@ -143,7 +143,7 @@ _TOKEN = st.text(
     st.characters(exclude_categories=("Cs",)).filter(lambda c: not c.isspace() and c != "\x00"),
     min_size=1,
     max_size=8,
-).filter(lambda t: t != "-DOCSTART-")
+).filter(lambda t: t != "-DOCSTART-" and not t.startswith("\ufeff"))  # a leading BOM is dropped
 _TAG = st.sampled_from(["O", "B-PER", "I-PER", "B-LOC", "NOUN", "X"])
 _SENTENCE = st.lists(st.tuples(_TOKEN, _TAG), min_size=1, max_size=12)
 

@@ -66,7 +66,7 @@ def test_train_save_load_gives_identical_predictions(corpus, tmp_path, rnn, char
         dev,
         vocabularies,
         tiny_config(rnn=rnn, char=char),
-        TrainConfig(max_epochs=2, batch_size=16),
+        TrainConfig(epoch_size=0, max_epochs=2, batch_size=16),
         CPU,
     )
     assert 1 <= result.best_epoch <= 2 and len(result.epochs) == 2
@@ -89,7 +89,14 @@ def test_training_with_the_same_seed_repeats(corpus):
     train, dev = split_dev(corpus, 0.2, seed=1)
     vocabularies = Vocabularies.build(train)
     runs = [
-        fit(train, dev, vocabularies, tiny_config(), TrainConfig(max_epochs=2, seed=7), CPU)
+        fit(
+            train,
+            dev,
+            vocabularies,
+            tiny_config(),
+            TrainConfig(epoch_size=0, max_epochs=2, seed=7),
+            CPU,
+        )
         for _ in range(2)
     ]
     assert [e.dev_score for e in runs[0].epochs] == [e.dev_score for e in runs[1].epochs]
@@ -104,7 +111,7 @@ def test_training_learns_something(corpus):
         dev,
         vocabularies,
         tiny_config(hidden=32),
-        TrainConfig(max_epochs=5, batch_size=8, learning_rate=5e-3),
+        TrainConfig(epoch_size=0, max_epochs=5, batch_size=8, learning_rate=5e-3),
         CPU,
     )
     # 17 UPOS labels: chance is ~6%, the majority label ~20%. A few epochs must clear both.
@@ -126,7 +133,9 @@ def test_learning_rate_decays_after_each_epoch_without_a_better_dev_score(corpus
     # Dev labels the model can never predict: accuracy stays 0, so only epoch 1 is "better".
     dev = [Sentence(s.words, ["NEVER"] * len(s.words)) for s in corpus[40:50]]
     vocabularies = Vocabularies.build(train)
-    config = TrainConfig(max_epochs=4, patience=10, learning_rate=0.01, lr_decay=decay)
+    config = TrainConfig(
+        epoch_size=0, max_epochs=4, patience=10, learning_rate=0.01, lr_decay=decay
+    )
     epochs = fit(train, dev, vocabularies, tiny_config(), config, CPU).epochs
     assert [e.best_epoch for e in epochs] == [1, 1, 1, 1]
     factor = 1.0 if decay == 1.0 else decay
@@ -139,7 +148,7 @@ def test_learning_rate_decays_after_each_epoch_without_a_better_dev_score(corpus
 def test_epoch_size_passes_over_small_data_several_times_per_epoch(corpus):
     train, dev = corpus[:40], corpus[40:50]
     vocabularies = Vocabularies.build(train)
-    one_pass = TrainConfig(max_epochs=1, batch_size=8)
+    one_pass = TrainConfig(epoch_size=0, max_epochs=1, batch_size=8)
     three_passes = TrainConfig(max_epochs=1, batch_size=8, epoch_size=100)  # ceil(100/40) = 3
     assert fit(train, dev, vocabularies, tiny_config(), one_pass, CPU).epochs[0].batches == 5
     assert fit(train, dev, vocabularies, tiny_config(), three_passes, CPU).epochs[0].batches == 15

@@ -60,7 +60,9 @@ def test_ner_models_never_break_their_scheme_and_survive_save_and_load(tmp_path,
     config = ModelConfig(
         layers=1, hidden=12, word_dim=10, char_dim=6, char_hidden=6, scheme=scheme, crf=crf
     )
-    result = fit(train, dev, vocabularies, config, TrainConfig(max_epochs=3, batch_size=8), CPU)
+    result = fit(
+        train, dev, vocabularies, config, TrainConfig(epoch_size=0, max_epochs=3, batch_size=8), CPU
+    )
     assert result.dev_metric == "entity F1"
     assert (result.model.crf is not None) == crf
     path = tmp_path / "ner.model"
@@ -90,7 +92,7 @@ def test_the_ner_model_learns_the_names(tmp_path):
         dev,
         vocabularies,
         config,
-        TrainConfig(max_epochs=8, batch_size=8, learning_rate=5e-3),
+        TrainConfig(epoch_size=0, max_epochs=8, batch_size=8, learning_rate=5e-3),
         CPU,
     )
     assert result.best_score > 0.8  # entity F1 on dev
