@@ -1,0 +1,121 @@
+"""What several commands share: the stderr console, device and threads, reading tagged files,
+the --config callback and the click options that train, eval and tag have alike.
+
+torch is imported only inside the functions that need it, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import click
+
+from seqtag.config import load_toml
+from seqtag.lines import ENCODING_ERRORS, open_lines
+from seqtag.read import (
+    COLUMN_LAYOUTS,
+    FILE_FORMATS,
+    Column,
+    detect_format,
+    read_columns,
+    read_conllu,
+    require_tags,
+)
+
+INPUT_FORMATS = ("raw", "tokenized", *FILE_FORMATS)  # what `tag` reads
+LABELED_FORMATS = ("auto", *FILE_FORMATS)  # what `train` and `eval` read
+
+
+def stderr_console(quiet: bool):
+    from rich.console import Console
+
+    return Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
+
+
+def resolve_device_and_threads(name: str, threads: int | None):
+    """The torch device for ``--device`` (auto, cpu, cuda), after setting ``--threads``."""
+    from seqtag.device import resolve_device, set_threads
+
+    set_threads(threads)
+    return resolve_device(name)
+
+
+def device_option(help: str | None = None):
+    """--device for a command; eval and tag show it without help, train with its own."""
+    return click.option(
+        "--device",
+        type=click.Choice(["auto", "cpu", "cuda"]),
+        default="auto",
+        show_default=True,
+        help=help,
+    )
+
+
+threads_option = click.option(
+    "--threads",
+    type=click.IntRange(1),
+    default=None,
+    help="CPU threads [default: one per core]; 1 when several jobs share the machine.",
+)
+
+
+def encoding_errors_option(help: str | None = None):
+    """--encoding-errors for a command; eval and tag show it without help, train with its own."""
+    return click.option(
+        "--encoding-errors",
+        type=click.Choice(ENCODING_ERRORS),
+        default="strict",
+        show_default=True,
+        help=help,
+    )
+
+
+def read_labeled(
+    path: str,
+    column: Column,
+    encoding_errors: str,
+    input_format: str = "auto",
+    tag_column: int | None = None,
+):
+    """The tagged sentences of a training or gold file, and the format they were read in."""
+    lines = open_lines(path, encoding_errors)
+    if input_format == "auto":
+        input_format = detect_format(lines, need_tags=True)
+    if input_format == "conllu":
+        if tag_column is not None:
+            raise click.UsageError(
+                f"{lines.name} is CoNLL-U: choose its tags with --column, not --tag-column"
+            )
+        sentences, what = read_conllu(lines, column), f"column {column.spec}"
+    else:
+        layout = COLUMN_LAYOUTS[input_format].with_tag_column(tag_column)
+        sentences, what = read_columns(lines, layout), "the tag field"
+    return require_tags(sentences, lines.name, what), input_format
+
+
+input_format_option = click.option(
+    "-i",
+    "--input-format",
+    type=click.Choice(LABELED_FORMATS),
+    default="auto",
+    show_default=True,
+    help="conllu; iob2 (Universal NER: tab-separated ID, token, tag, ...); columns (CoNLL-2003 "
+    "style: token first, whitespace-separated, tag last); auto tells them apart.",
+)
+tag_column_option = click.option(
+    "--tag-column",
+    type=click.IntRange(1),
+    default=None,
+    help="Column files: the field (1-based) that holds the tag [default: last; iob2: 3].",
+)
+
+
+def load_config(ctx: click.Context, _param: click.Parameter, value: str | None):
+    """Eager --config: the file's values become click defaults, so the command line wins."""
+    if value is not None:
+        valid = [p.name for p in ctx.command.params if p.name not in ("config", "train_file")]
+        ctx.default_map = {**(ctx.default_map or {}), **load_toml(value, valid)}
+    return value
+
+
+def format_seconds(seconds: float) -> str:
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"

@@ -1,0 +1,172 @@
+"""`seqtag eval`: score a model, or a predictions file, against gold tags, and print the scores
+as rich tables on stdout or as one JSON object."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from seqtag.cli.common import (
+    device_option,
+    encoding_errors_option,
+    input_format_option,
+    read_labeled,
+    resolve_device_and_threads,
+    tag_column_option,
+    threads_option,
+)
+from seqtag.read import Column
+
+
+@click.command("eval")
+@click.argument(
+    "gold_file", metavar="GOLD.conllu", type=click.Path(dir_okay=False, allow_dash=True)
+)
+@click.option(
+    "-m",
+    "--model",
+    "model_file",
+    type=click.Path(dir_okay=False),
+    help="Tag the gold words with this model and score it.",
+)
+@click.option(
+    "--pred",
+    "pred_file",
+    type=click.Path(dir_okay=False),
+    help="Score this predictions file (CoNLL-U, same words as gold) instead of a model.",
+)
+@click.option(
+    "--column",
+    default=None,
+    help="CoNLL-U column to score with --pred [default: upos]; with -m it is the model's column.",
+)
+@input_format_option
+@tag_column_option
+@click.option(
+    "--train",
+    "train_file",
+    type=click.Path(dir_okay=False),
+    help="With --pred: training file whose words count as known, for the known/unseen split.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@device_option()
+@threads_option
+@encoding_errors_option()
+def evaluate(
+    gold_file,
+    model_file,
+    pred_file,
+    column,
+    input_format,
+    tag_column,
+    train_file,
+    as_json,
+    device,
+    threads,
+    encoding_errors,
+) -> None:
+    """Score a model, or a predictions file, against gold CoNLL-U or a column file.
+
+    Prints accuracy, accuracy on words seen in training vs unseen ones, and per-label
+    precision/recall/F1. Entity labels (IOB1, IOB2, IOBES, BILOU) also get entity-level scores
+    from seqeval: micro precision/recall/F1 in its default (lenient) mode, macro F1, per entity
+    type, and the same in strict mode. With --json, one object with accuracy, known_accuracy,
+    unknown_accuracy, per_label and, for entities, precision, recall, f1 (micro, default mode),
+    macro_f1, per_type and strict.
+
+    \b
+      seqtag eval -m upos.model test.conllu
+      seqtag eval --pred predicted.conllu --train train.conllu test.conllu --json | jq .accuracy
+      seqtag eval -m ner.model test.txt --json | jq .f1
+    """
+    from seqtag.evaluate import check_aligned, score
+
+    def read(path: str):
+        return read_labeled(path, parsed_column, encoding_errors, input_format, tag_column)
+
+    if (model_file is None) == (pred_file is None):
+        raise click.UsageError("give exactly one of -m/--model or --pred")
+    if train_file and not pred_file:
+        raise click.UsageError("--train goes with --pred; a model knows its own training words")
+    if model_file:
+        from seqtag import modelfile
+        from seqtag.batch import Batcher
+        from seqtag.decode import predict
+
+        target = resolve_device_and_threads(device, threads)
+        loaded = modelfile.load(model_file, target)
+        if column is not None and column != loaded.column:
+            raise click.UsageError(
+                f"the model tags column {loaded.column}; --column {column} would score it "
+                "against another column (drop --column, or use --pred)"
+            )
+        parsed_column = Column.parse(loaded.column)
+        gold, gold_format = read(gold_file)
+        predicted = predict(loaded.model, Batcher(loaded.vocabularies), gold, target)
+        is_known = loaded.vocabularies.words.__contains__
+        known_labels = loaded.vocabularies.labels.to_list()
+    else:
+        parsed_column = Column.parse(column or "upos")
+        gold, gold_format = read(gold_file)
+        pred_sentences, _ = read(pred_file)
+        check_aligned(gold, pred_sentences, gold_file, pred_file)
+        predicted = [s.tags for s in pred_sentences]
+        is_known = known_labels = None
+        if train_file:
+            known_words = {w for s in read(train_file)[0] for w in s.words}
+            is_known = known_words.__contains__
+    scored = parsed_column.spec if gold_format == "conllu" else f"{gold_format} tags"
+    scores = {"column": scored, **score(gold, predicted, is_known, known_labels)}
+    if scores["unseen_labels"]:
+        click.echo(
+            f"Warning: gold labels the model never saw in training: "
+            f"{', '.join(scores['unseen_labels'])}; their tokens count as errors.",
+            err=True,
+        )
+    if as_json:
+        click.echo(json.dumps(scores, ensure_ascii=False, indent=None))
+    else:
+        _print_scores(scores)
+
+
+def _print_scores(scores: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    summary = Table(
+        title=f"{scores['column']}: {scores['sentences']} sentences, {scores['tokens']} tokens"
+    )
+    for name in ("metric", "value", "tokens"):
+        summary.add_column(name, justify="right" if name != "metric" else "left")
+    summary.add_row("accuracy", f"{scores['accuracy']:.4f}", str(scores["tokens"]))
+    if scores["known_accuracy"] is not None:
+        summary.add_row(
+            "known words", f"{scores['known_accuracy']:.4f}", str(scores["known_tokens"])
+        )
+        summary.add_row(
+            "unseen words", f"{scores['unknown_accuracy']:.4f}", str(scores["unknown_tokens"])
+        )
+    if "f1" in scores:
+        for name in ("precision", "recall", "f1", "macro_f1"):
+            summary.add_row(f"entity {name.replace('_', ' ')}", f"{scores[name]:.4f}", "")
+        if scores["strict"] is not None:
+            summary.add_row("strict entity f1", f"{scores['strict']['f1']:.4f}", "")
+    console.print(summary)
+    for title, rows in (
+        ("per label", scores["per_label"]),
+        ("per entity type", scores.get("per_type")),
+    ):
+        if not rows:
+            continue
+        table = Table(title=title)
+        for name in ("label", "precision", "recall", "f1", "support"):
+            table.add_column(name, justify="left" if name == "label" else "right")
+        for label, values in rows.items():
+            table.add_row(
+                label,
+                *(f"{values[k]:.4f}" for k in ("precision", "recall", "f1")),
+                str(values["support"]),
+            )
+        console.print(table)

@@ -1,0 +1,166 @@
+"""`seqtag tag`: read text in one of the input formats, tag it in chunks and stream it to stdout;
+SIGTERM ends the output after the last whole sentence."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+
+import click
+
+from seqtag.cli.common import (
+    INPUT_FORMATS,
+    device_option,
+    encoding_errors_option,
+    resolve_device_and_threads,
+    tag_column_option,
+    threads_option,
+)
+from seqtag.lines import open_lines
+from seqtag.read import COLUMN_LAYOUTS, Column, read_columns, read_conllu, read_tokenized
+from seqtag.write import OUTPUT_FORMATS
+
+TAG_CHUNK_SENTENCES = 256  # sentences tagged together when input arrives faster than we tag
+
+
+class Terminated(Exception):
+    """SIGTERM arrived while tagging; raised only between whole sentences of output."""
+
+
+class _WholeSentences:
+    """SIGTERM ends `tag` cleanly: at once while reading or tagging, but never in the middle of
+    writing a chunk, so the output ends with whole sentences (a second SIGTERM does not wait)."""
+
+    def __init__(self) -> None:
+        self.writing = False
+        self.pending = False
+
+    def _handler(self, _signum, _frame) -> None:
+        if self.writing and not self.pending:
+            self.pending = True
+        else:
+            raise Terminated
+
+    @contextlib.contextmanager
+    def installed(self):
+        previous = signal.signal(signal.SIGTERM, self._handler)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    @contextlib.contextmanager
+    def write(self):
+        self.writing = True
+        try:
+            yield
+        finally:
+            self.writing = False
+        if self.pending:
+            raise Terminated
+
+
+@click.command()
+@click.argument(
+    "input_file", metavar="[FILE|-]", default="-", type=click.Path(dir_okay=False, allow_dash=True)
+)
+@click.option(
+    "-m",
+    "--model",
+    "model_file",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Model file from seqtag train.",
+)
+@click.option(
+    "-i",
+    "--input-format",
+    type=click.Choice(INPUT_FORMATS),
+    default="raw",
+    show_default=True,
+    help="raw: plain text, split and tokenized here; tokenized: one sentence a line, tokens "
+    "split on spaces; conllu: fill the model's column; columns: CoNLL-2003 style, token first "
+    "(tag field replaced or added); iob2: Universal NER (ID, token, tag, ...).",
+)
+@tag_column_option
+@click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(OUTPUT_FORMATS),
+    default=None,
+    help="conllu; columns (column input written back with its tag field set); tsv (token TAB "
+    "tag, blank line between sentences); jsonl (one object a sentence, with entity spans for "
+    "an NER model) [default: columns for column input, else conllu].",
+)
+@device_option()
+@threads_option
+@encoding_errors_option()
+def tag(
+    input_file,
+    model_file,
+    input_format,
+    tag_column,
+    output_format,
+    device,
+    threads,
+    encoding_errors,
+) -> None:
+    """Tag text from FILE or stdin and write it to stdout, streaming.
+
+    Input is read and tagged in chunks, so memory stays flat and a slow pipe gets answers as
+    its lines arrive. CoNLL-U input comes back byte for byte except the model's column.
+    SIGTERM stops after the last whole sentence written (exit 143).
+
+    \b
+      echo "The cat sat on the mat." | seqtag tag -m upos.model --format tsv
+      seqtag tag -m upos.model -i tokenized -f jsonl tokens.txt
+      seqtag tag -m upos.model -i conllu test.conllu > tagged.conllu
+      seqtag tag -m ner.model -i columns test.txt > tagged.txt
+    """
+    from seqtag import modelfile
+    from seqtag.batch import Batcher
+    from seqtag.decode import predict
+    from seqtag.tokenize import split_sentences
+    from seqtag.write import write_sentence
+
+    target = resolve_device_and_threads(device, threads)
+    loaded = modelfile.load(model_file, target)
+    column = Column.parse(loaded.column)
+    batcher = Batcher(loaded.vocabularies)
+    lines = open_lines(input_file, encoding_errors)
+    if tag_column is not None and input_format not in COLUMN_LAYOUTS:
+        raise click.UsageError("--tag-column goes with -i columns or -i iob2")
+    if output_format is None:
+        output_format = "columns" if input_format in COLUMN_LAYOUTS else "conllu"
+    if input_format == "conllu":
+        sentences = read_conllu(lines)
+    elif input_format in COLUMN_LAYOUTS:
+        sentences = read_columns(lines, COLUMN_LAYOUTS[input_format].with_tag_column(tag_column))
+    elif input_format == "tokenized":
+        sentences = read_tokenized(lines)
+    else:
+        sentences = split_sentences((lines.line_number, text) for text in lines)
+    out = sys.stdout
+    if hasattr(out, "reconfigure"):
+        out.reconfigure(encoding="utf-8", newline="\n")
+
+    guard = _WholeSentences()
+    with_entities = loaded.model_config.scheme is not None
+
+    def flush(chunk: list) -> None:
+        predicted = predict(loaded.model, batcher, chunk, target)
+        with guard.write():
+            for sentence, tags in zip(chunk, predicted, strict=True):
+                write_sentence(out, sentence, tags, output_format, column, with_entities)
+            out.flush()
+
+    with guard.installed():
+        chunk = []
+        for sentence in sentences:
+            chunk.append(sentence)
+            if len(chunk) >= TAG_CHUNK_SENTENCES or not lines.ready():
+                flush(chunk)
+                chunk = []
+        flush(chunk)

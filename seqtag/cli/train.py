@@ -1,0 +1,579 @@
+"""`seqtag train`: read the training and dev data, settle the tag scheme, the CRF and the
+CoNLL-U column, fit with progress on stderr, and save one model file; --checkpoint and
+--resume keep and restore the whole run, and refuse to resume on other data or settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from seqtag import SeqtagError
+from seqtag.cli.common import (
+    device_option,
+    encoding_errors_option,
+    format_seconds,
+    input_format_option,
+    load_config,
+    read_labeled,
+    resolve_device_and_threads,
+    stderr_console,
+    tag_column_option,
+    threads_option,
+)
+from seqtag.config import SCHEMES, ModelConfig, TrainConfig
+from seqtag.read import Column
+
+_model_defaults = ModelConfig()
+_train_defaults = TrainConfig()
+
+
+@click.command()
+@click.argument(
+    "train_file",
+    metavar="TRAIN.conllu",
+    required=False,
+    type=click.Path(dir_okay=False, allow_dash=True),
+)
+@click.option(
+    "--dev",
+    "dev_file",
+    type=click.Path(dir_okay=False),
+    help="Dev CoNLL-U for early stopping; without it a seeded --dev-fraction of train is held out.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Where to write the model file (atomically). Required, except with --resume.",
+)
+@click.option(
+    "--column",
+    default=None,
+    help="CoNLL-U column to learn: upos, xpos, feats or misc:KEY (e.g. misc:NER) [default: "
+    "upos]. With a column file, where CoNLL-U output puts the tags [default: misc:NER for "
+    "entity tags, else xpos].",
+)
+@input_format_option
+@tag_column_option
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False),
+    is_eager=True,
+    expose_value=False,
+    callback=load_config,
+    help="TOML file of option values (keys as the long option names); the command line overrides it.",
+)
+@click.option(
+    "--rnn",
+    type=click.Choice(["lstm", "gru"]),
+    default=_model_defaults.rnn,
+    show_default=True,
+    help="Recurrent encoder type.",
+)
+@click.option(
+    "--layers",
+    type=click.IntRange(1, 8),
+    default=_model_defaults.layers,
+    show_default=True,
+    help="Stacked bidirectional layers.",
+)
+@click.option(
+    "--hidden",
+    type=click.IntRange(1),
+    default=_model_defaults.hidden,
+    show_default=True,
+    help="Encoder size per direction.",
+)
+@click.option(
+    "--word-dim",
+    type=click.IntRange(1),
+    default=_model_defaults.word_dim,
+    show_default=True,
+    help="Word embedding size.",
+)
+@click.option(
+    "--char/--no-char",
+    default=_model_defaults.char,
+    show_default=True,
+    help="Character BiLSTM word vectors (for unseen words).",
+)
+@click.option(
+    "--char-dim",
+    type=click.IntRange(1),
+    default=_model_defaults.char_dim,
+    show_default=True,
+    help="Character embedding size.",
+)
+@click.option(
+    "--char-hidden",
+    type=click.IntRange(1),
+    default=_model_defaults.char_hidden,
+    show_default=True,
+    help="Character BiLSTM size per direction.",
+)
+@click.option(
+    "--dropout",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=_model_defaults.dropout,
+    show_default=True,
+    help="Dropout between layers.",
+)
+@click.option(
+    "--scheme",
+    type=click.Choice(["auto", "none", *SCHEMES]),
+    default="auto",
+    show_default=True,
+    help="Tag scheme of entity labels; auto detects it; none treats labels as plain tags.",
+)
+@click.option(
+    "--crf/--no-crf",
+    default=None,
+    help="CRF output layer [default: on for entity labels (a scheme), off otherwise].",
+)
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Make tags that break the scheme valid IOB2-style (I-X starting an entity -> B-X) "
+    "instead of stopping with an error.",
+)
+@click.option(
+    "--word-dropout",
+    type=click.FloatRange(0),
+    default=_train_defaults.word_dropout,
+    show_default=True,
+    help="Alpha: a word seen c times is replaced by UNK with p = alpha/(alpha+c); 0 turns it off.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=_train_defaults.seed,
+    show_default=True,
+    help="Random seed; the same seed repeats a CPU run.",
+)
+@click.option(
+    "--max-epochs",
+    type=click.IntRange(1),
+    default=_train_defaults.max_epochs,
+    show_default=True,
+    help="Upper bound on epochs.",
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(1),
+    default=_train_defaults.patience,
+    show_default=True,
+    help="Stop after this many epochs without a better dev score.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=_train_defaults.batch_size,
+    show_default=True,
+    help="Sentences per batch.",
+)
+@click.option(
+    "--learning-rate",
+    type=click.FloatRange(0, min_open=True),
+    default=_train_defaults.learning_rate,
+    show_default=True,
+    help="Adam learning rate.",
+)
+@click.option(
+    "--clip",
+    type=click.FloatRange(0, min_open=True),
+    default=_train_defaults.clip,
+    show_default=True,
+    help="Gradient norm clipping.",
+)
+@click.option(
+    "--lr-decay",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=_train_defaults.lr_decay,
+    show_default=True,
+    help="Multiply the learning rate by this after each epoch without a better dev score; 1 turns it off.",
+)
+@click.option(
+    "--epoch-size",
+    type=click.IntRange(0),
+    default=_train_defaults.epoch_size,
+    show_default=True,
+    help="Least sentences per epoch: smaller training sets are passed over several times "
+    "between dev checks (0: one pass).",
+)
+@click.option(
+    "--dev-fraction",
+    type=click.FloatRange(0, 0.5, min_open=True),
+    default=_train_defaults.dev_fraction,
+    show_default=True,
+    help="Share of train held out as dev when no --dev is given.",
+)
+@device_option("auto picks a GPU when there is one.")
+@threads_option
+@encoding_errors_option("strict: stop at invalid UTF-8; replace: go on with U+FFFD.")
+@click.option(
+    "--checkpoint",
+    "checkpoint_dir",
+    type=click.Path(file_okay=False),
+    help="Directory that keeps the whole training state after each epoch, for --resume.",
+)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(file_okay=False),
+    help="Go on with the run whose --checkpoint directory this is, with that run's settings.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Per-epoch progress on stderr [default: only when stderr is a terminal].",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Nothing on stderr but errors.")
+@click.pass_context
+def train(
+    ctx: click.Context,
+    train_file,
+    dev_file,
+    output,
+    column,
+    input_format,
+    tag_column,
+    device,
+    threads,
+    encoding_errors,
+    checkpoint_dir,
+    resume_dir,
+    repair,
+    progress,
+    quiet,
+    **options,
+) -> None:
+    """Train a tagger for one CoNLL-U column and save it to one model file.
+
+    Progress (epoch, loss, dev score, time) goes to stderr when it is a terminal, or always
+    with --progress (for log files); -q silences everything but errors. The model of the best
+    epoch on dev is kept. Ctrl-C (or SIGTERM) saves the best model so far and exits with
+    status 130 (143). With --checkpoint DIR the whole training state is kept after each epoch,
+    and `seqtag train --resume DIR` goes on from the last finished epoch to the same model an
+    uninterrupted run would have given (on CPU).
+
+    \b
+      seqtag train train.conllu --dev dev.conllu -o upos.model
+      seqtag train train.conllu --column xpos --rnn gru --no-char -o xpos.model
+      seqtag train train.conllu --column misc:NER --config configs/pos.toml -o ner.model
+      seqtag train train.conllu --dev dev.conllu -o upos.model --checkpoint ckpt/
+      seqtag train --resume ckpt/
+    """
+    from seqtag import checkpoint, modelfile
+    from seqtag.config import split_options
+    from seqtag.train import fit, split_dev
+    from seqtag.vocab import Vocabularies
+
+    console = stderr_console(quiet)
+    resumed = None
+    if resume_dir is not None:
+        resumed = checkpoint.load(resume_dir)
+        run = _resumed_run(ctx, resumed, resume_dir)
+        train_file, dev_file, output = run["train_file"], run["dev_file"], run["output"]
+        column, options = run["column"], run["options"]
+        input_format, tag_column = run["input_format"], run["tag_column"]
+        repair = run["repair"]
+        checkpoint_dir = checkpoint_dir or resume_dir
+    elif train_file is None or output is None:
+        raise click.UsageError("give TRAIN.conllu and -o/--output (or --resume DIR)")
+    if checkpoint_dir is not None and train_file == "-":
+        raise click.UsageError("--checkpoint needs TRAIN.conllu as a file, not stdin, to resume")
+    parsed_column = Column.parse(column or "upos")
+    out_dir = Path(output).parent
+    if not out_dir.is_dir():
+        raise SeqtagError("the directory for the model does not exist", str(out_dir))
+    requested_scheme, requested_crf = options.pop("scheme"), options.pop("crf")
+    model_config, train_config = split_options(options)
+    target = resolve_device_and_threads(device, threads)
+
+    train_set, train_format = read_labeled(
+        train_file, parsed_column, encoding_errors, input_format, tag_column
+    )
+    train_name = "<stdin>" if train_file == "-" else train_file
+    if dev_file:
+        dev_set, _ = read_labeled(
+            dev_file, parsed_column, encoding_errors, input_format, tag_column
+        )
+        dev_source = dev_file
+    else:
+        if len(train_set) < 2:
+            raise SeqtagError(
+                "need at least 2 sentences to hold one out as dev; give --dev", train_name
+            )
+        train_set, dev_set = split_dev(train_set, train_config.dev_fraction, train_config.seed)
+        dev_source = f"{len(dev_set)} sentences held out of {train_name} (seed {train_config.seed})"
+        console.print(f"No --dev given: holding out {dev_source} for early stopping.")
+
+    digest = _data_digest(train_set, dev_set)
+    scheme = _span_scheme(train_set, requested_scheme, repair, train_name, console)
+    model_config = dataclasses.replace(
+        model_config,
+        scheme=scheme,
+        crf=requested_crf if requested_crf is not None else scheme is not None,
+    )
+    if resumed is None:
+        vocabularies = Vocabularies.build(train_set)
+    else:
+        if digest != resumed["run"]["data_digest"]:
+            raise SeqtagError(
+                "the training or dev data changed since the checkpoint was written; "
+                "resuming would not give the run it started",
+                train_file,
+            )
+        vocabularies = Vocabularies.from_dict(resumed["vocabularies"])
+    if train_format != "conllu" and column is None:
+        parsed_column = Column.parse(_conllu_column_for(vocabularies.labels.to_list()))
+    source = f"column {parsed_column.spec}"
+    if train_format != "conllu":
+        source = f"a {train_format} file (CoNLL-U output: {parsed_column.spec})"
+    words = sum(len(s.words) for s in train_set)
+    console.print(
+        f"Training on {len(train_set)} sentences ({words} words), {len(vocabularies.labels)} labels "
+        f"from {source}; dev {len(dev_set)} sentences; device {target.type}."
+    )
+    if resumed is not None:
+        console.print(
+            f"Resuming from {resume_dir} after epoch {resumed['training']['epoch']} "
+            f"(best dev {resumed['training']['best_score']:.4f})."
+        )
+    save_checkpoint = None
+    if checkpoint_dir is not None:
+        run_record = {
+            "train_file": str(Path(train_file).resolve()) if train_file != "-" else "-",
+            "dev_file": str(Path(dev_file).resolve()) if dev_file else None,
+            "output": str(Path(output).resolve()),
+            "column": parsed_column.spec,
+            "input_format": input_format,
+            "tag_column": tag_column,
+            "repair": repair,
+            "options": {**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)},
+            "data_digest": digest,
+        }
+
+        def save_checkpoint(state: dict) -> None:
+            checkpoint.save(
+                checkpoint_dir,
+                {"run": run_record, "vocabularies": vocabularies.to_dict(), "training": state},
+            )
+
+    terminal = sys.stderr.isatty()
+    show_epochs = not quiet and (progress if progress is not None else terminal)
+    bar = task = None
+    if show_epochs and terminal:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        bar = Progress(
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} batches"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        task = bar.add_task("train", total=None, epoch=1)
+        bar.start()
+
+    def on_batch(done: int, total: int) -> None:
+        if bar is not None:
+            bar.update(task, completed=done, total=total)
+
+    short_metric = "acc" if model_config.scheme is None else "F1"
+
+    def on_epoch(report) -> None:
+        if not show_epochs:
+            return
+        mark = "*" if report.best_epoch == report.epoch else " "
+        console.print(
+            f"epoch {report.epoch:3d}  loss {report.loss:.4f}  dev {short_metric} {report.dev_score:.4f}{mark} "
+            f" best {report.best_score:.4f} (epoch {report.best_epoch})  lr {report.learning_rate:.2g}"
+            f"  {format_seconds(report.elapsed)}"
+        )
+        if bar is not None:
+            bar.update(task, completed=0, epoch=report.epoch + 1)
+
+    try:
+        with _signal_raises(signal.SIGTERM, KeyboardInterrupt) as terminated:
+            result = fit(
+                train_set,
+                dev_set,
+                vocabularies,
+                model_config,
+                train_config,
+                target,
+                on_epoch,
+                on_batch,
+                on_checkpoint=save_checkpoint,
+                resume=resumed["training"] if resumed is not None else None,
+            )
+    finally:
+        if bar is not None:
+            bar.stop()
+    interrupt_status = 143 if terminated.fired else 130
+    if not result.epochs:
+        console.print("Interrupted before the first epoch ended: no model written.")
+        sys.exit(interrupt_status)
+    modelfile.save(
+        output,
+        result.model,
+        vocabularies,
+        parsed_column.spec,
+        train_config,
+        {
+            "dev_score": result.best_score,
+            "dev_metric": result.dev_metric,
+            "best_epoch": result.best_epoch,
+            "epochs_run": len(result.epochs),
+            "train_sentences": len(train_set),
+            "train_words": words,
+            "dev_source": dev_source,
+            "training_seconds": round(result.epochs[-1].elapsed, 1),
+            "interrupted": result.interrupted,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        },
+    )
+    summary = (
+        f"{output}: dev {result.dev_metric} {result.best_score:.4f} at epoch {result.best_epoch} "
+        f"of {len(result.epochs)} ({format_seconds(result.epochs[-1].elapsed)})."
+    )
+    if result.interrupted:
+        # Said even with -q: the user pressed Ctrl-C and must learn where the model went.
+        click.echo(f"Interrupted: saved the best model so far to {summary}", err=True)
+        if checkpoint_dir is not None:
+            click.echo(f"Go on with: seqtag train --resume {checkpoint_dir}", err=True)
+        sys.exit(interrupt_status)
+    console.print(f"Saved {summary}")
+
+
+# Settings that may differ between a run and its resumption: they change nothing in the result.
+_RESUME_FREE = {
+    "resume_dir",
+    "checkpoint_dir",
+    "progress",
+    "quiet",
+    "device",
+    "threads",
+    "encoding_errors",
+}
+_EXPLICIT = {
+    click.core.ParameterSource.COMMANDLINE,
+    click.core.ParameterSource.ENVIRONMENT,
+    click.core.ParameterSource.DEFAULT_MAP,
+}
+
+
+def _resumed_run(ctx: click.Context, resumed: dict, resume_dir: str) -> dict:
+    """The recorded settings of the run to resume; any option also given must agree with them,
+    so re-running the original command with --resume added works, and a changed one is refused."""
+    run = resumed["run"]
+    recorded = {**run["options"], "column": run["column"]}
+    recorded.update(
+        input_format=run["input_format"], tag_column=run["tag_column"], repair=run["repair"]
+    )
+    for name in ("train_file", "dev_file", "output"):
+        recorded[name] = run[name]
+    for name, value in ctx.params.items():
+        if name in _RESUME_FREE or ctx.get_parameter_source(name) not in _EXPLICIT:
+            continue
+        if name in ("train_file", "dev_file", "output") and value not in (None, "-"):
+            value = str(Path(value).resolve())
+        if value != recorded.get(name):
+            option = "TRAIN" if name == "train_file" else "--" + name.replace("_", "-")
+            option = {"dev-file": "--dev"}.get(option[2:], option)
+            raise click.UsageError(
+                f"{option} is {value}, but the run in {resume_dir} used {recorded.get(name)}; "
+                "--resume goes on with the run's own settings (leave the option out)"
+            )
+    return run
+
+
+def _data_digest(*datasets) -> str:
+    """A fingerprint of the words and tags a run learns from, to refuse resuming on other data."""
+    digest = hashlib.sha256()
+    for sentences in datasets:
+        for sentence in sentences:
+            digest.update("\t".join(sentence.words).encode())
+            digest.update(b"\n")
+            digest.update("\t".join(sentence.tags).encode())
+            digest.update(b"\n\n")
+        digest.update(b"\f")
+    return digest.hexdigest()
+
+
+class _SignalRecord:
+    fired = False
+
+
+@contextlib.contextmanager
+def _signal_raises(signum: int, exception: type[BaseException]):
+    """While inside, ``signum`` raises ``exception`` (and is recorded); the old handler is put
+    back after, so a signal during the final save cannot interrupt it halfway."""
+    record = _SignalRecord()
+
+    def handler(_signum, _frame):
+        record.fired = True
+        raise exception
+
+    previous = signal.signal(signum, handler)
+    try:
+        yield record
+    finally:
+        signal.signal(signum, previous)
+
+
+def _span_scheme(train_set, requested: str | None, repair: bool, name: str, console) -> str | None:
+    """The tag scheme to train with (None: plain labels); tags that break it are an error
+    naming the first one's line, or with ``repair`` are made valid, and that is said."""
+    from seqtag.scheme import detect, invalid_positions, is_span_labels
+    from seqtag.scheme import repair as repaired
+
+    if requested in (None, "none"):
+        return None
+    tags = [s.tags for s in train_set]
+    if requested != "auto" and not is_span_labels({t for ts in tags for t in ts}):
+        raise SeqtagError(
+            f"--scheme {requested} needs entity labels (O, B-PER, I-PER, ...); these tags are not",
+            name,
+        )
+    scheme = detect(tags) if requested == "auto" else requested
+    if scheme is None:
+        return None
+    broken = [(s, i) for s in train_set for i in invalid_positions(s.tags, scheme)]
+    if not broken:
+        return scheme
+    sentence, i = broken[0]
+    line = sentence.line + (sentence.word_lines[i] if sentence.word_lines else 0)
+    before = f"after {sentence.tags[i - 1]}" if i else "at the start of a sentence"
+    if not repair:
+        raise SeqtagError(
+            f"{sentence.tags[i]} {before} breaks the {scheme} scheme ({len(broken)} such tags in "
+            "this file); fix them, pass --repair to make them valid (I-X that starts an entity "
+            "becomes B-X), or give the right --scheme",
+            name,
+            line,
+        )
+    for sentence in {id(s): s for s, _ in broken}.values():
+        sentence.tags = repaired(sentence.tags, scheme)
+    console.print(
+        f"Repaired {len(broken)} tags that broke the {scheme} scheme (first: {name}:{line})."
+    )
+    return scheme
+
+
+def _conllu_column_for(labels: list[str]) -> str:
+    """Where a model trained on a column file writes CoNLL-U: entity tags go to MISC NER=,
+    anything else to XPOS (the language-specific tag); --column says otherwise."""
+    from seqtag.evaluate import looks_like_spans
+
+    return "misc:NER" if looks_like_spans(labels) else "xpos"
