@@ -262,7 +262,7 @@ def train(
     epoch on dev is kept. Ctrl-C (or SIGTERM) saves the best model so far and exits with
     status 130 (143). With --checkpoint DIR the whole training state is kept after each epoch,
     and `seqtag train --resume DIR` goes on from the last finished epoch to the same model an
-    uninterrupted run would have given (on CPU).
+    uninterrupted run would have given (on CPU, with the same --threads).
 
     \b
       seqtag train train.conllu --dev dev.conllu -o upos.model
