@@ -48,6 +48,7 @@ def main() -> None:
       seqtag train train.conllu --dev dev.conllu -o upos.model
       seqtag eval -m upos.model test.conllu
       cat text.txt | seqtag tag -m upos.model --format tsv
+      seqtag train ner-train.txt --dev ner-dev.txt -o ner.model
     """
 
 

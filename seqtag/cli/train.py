@@ -255,7 +255,7 @@ def train(
     quiet,
     **options,
 ) -> None:
-    """Train a tagger for one CoNLL-U column and save it to one model file.
+    """Train a tagger on CoNLL-U or a column file (NER) and save it to one model file.
 
     Progress (epoch, loss, dev score, time) goes to stderr when it is a terminal, or always
     with --progress (for log files); -q silences everything but errors. The model of the best
