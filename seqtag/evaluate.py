@@ -7,19 +7,12 @@ seqeval are added too.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 
 from seqtag import SeqtagError
 from seqtag.read import Sentence
-
-_BIO = re.compile(r"O|[BIESLU]-.+")
-
-
-def looks_like_spans(labels: Sequence[str]) -> bool:
-    """True for entity tags in a BIO-family scheme (O, B-PER, I-PER, E-, S-, L-, U-)."""
-    return any(label != "O" for label in labels) and all(_BIO.fullmatch(label) for label in labels)
+from seqtag.scheme import is_span_labels
 
 
 def accuracy(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> float:
@@ -108,7 +101,7 @@ def score(
             else sorted({label for kind, label in counts if kind == "gold"} - set(known_labels))
         ),
     }
-    if looks_like_spans(labels):
+    if is_span_labels(labels):
         result.update(entity_scores([s.tags for s in gold], list(predicted)))
     return result
 

@@ -69,7 +69,13 @@ class Tagger(nn.Module):
         )
         self.output = nn.Linear(2 * config.hidden, n_labels)
         self.crf = CRF(n_labels, allowed) if config.crf else None
-        self.allowed = allowed if not config.crf else None  # softmax: constrain decoding only
+        self.constrained = allowed is not None and self.crf is None  # softmax: decoding only
+        if self.constrained:
+            self.register_buffer("start_penalty", allowed.start_penalty(), persistent=False)
+            self.register_buffer("end_penalty", allowed.end_penalty(), persistent=False)
+            self.register_buffer(
+                "transition_penalty", allowed.transition_penalty(), persistent=False
+            )
 
     def forward(self, batch: Batch) -> torch.Tensor:
         x = self.word_embed(batch.words)  # (B, T, W)
@@ -98,14 +104,10 @@ class Tagger(nn.Module):
         """The best label sequence of each sentence (its real tokens only)."""
         if self.crf is not None:
             return self.crf.decode(emissions, mask)
-        if self.allowed is not None:
-            allowed = self.allowed
+        if self.constrained:
+            log_probs = torch.log_softmax(emissions, dim=-1)
             return viterbi(
-                torch.log_softmax(emissions, dim=-1),
-                mask,
-                allowed.start_penalty().to(emissions.device),
-                allowed.end_penalty().to(emissions.device),
-                allowed.transition_penalty().to(emissions.device),
+                log_probs, mask, self.start_penalty, self.end_penalty, self.transition_penalty
             )
         best = emissions.argmax(dim=-1)  # (B, T)
         lengths = mask.sum(dim=1).tolist()

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from seqtag.config import SCHEMES
-from seqtag.crf import Allowed
+
+if TYPE_CHECKING:
+    from seqtag.crf import Allowed
 
 __all__ = ["SCHEMES", "Span", "allowed_transitions", "detect", "encode", "repair", "spans"]
 OUTSIDE = "O"
@@ -132,6 +133,10 @@ def repair(tags: Sequence[str], scheme: str) -> list[str]:
 
 def allowed_transitions(labels: Sequence[str], scheme: str) -> Allowed:
     """Which label may start or end a sentence and which may follow which, under ``scheme``."""
+    import torch  # here, not at the top: the rest of this module serves eval without torch
+
+    from seqtag.crf import Allowed
+
     begin, inside, end, single = _PREFIXES[scheme]
     parsed = [split_tag(label) for label in labels]
     # A span continues with inside or end of its own type; it is closed after end or single.

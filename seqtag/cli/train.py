@@ -473,6 +473,9 @@ _EXPLICIT = {
 }
 
 
+_OPTION_NAMES = {"train_file": "TRAIN", "dev_file": "--dev"}  # where the name does not say it
+
+
 def _resumed_run(ctx: click.Context, resumed: dict, resume_dir: str) -> dict:
     """The recorded settings of the run to resume; any option also given must agree with them,
     so re-running the original command with --resume added works, and a changed one is refused."""
@@ -489,8 +492,7 @@ def _resumed_run(ctx: click.Context, resumed: dict, resume_dir: str) -> dict:
         if name in ("train_file", "dev_file", "output") and value not in (None, "-"):
             value = str(Path(value).resolve())
         if value != recorded.get(name):
-            option = "TRAIN" if name == "train_file" else "--" + name.replace("_", "-")
-            option = {"dev-file": "--dev"}.get(option[2:], option)
+            option = _OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
             raise click.UsageError(
                 f"{option} is {value}, but the run in {resume_dir} used {recorded.get(name)}; "
                 "--resume goes on with the run's own settings (leave the option out)"
@@ -574,6 +576,6 @@ def _span_scheme(train_set, requested: str | None, repair: bool, name: str, cons
 def _conllu_column_for(labels: list[str]) -> str:
     """Where a model trained on a column file writes CoNLL-U: entity tags go to MISC NER=,
     anything else to XPOS (the language-specific tag); --column says otherwise."""
-    from seqtag.evaluate import looks_like_spans
+    from seqtag.scheme import is_span_labels
 
-    return "misc:NER" if looks_like_spans(labels) else "xpos"
+    return "misc:NER" if is_span_labels(labels) else "xpos"
