@@ -15,7 +15,7 @@ from pathlib import Path
 
 from seqtag import SeqtagError, modelfile
 from seqtag.batch import Batcher
-from seqtag.decode import predict
+from seqtag.decode import Predictor
 from seqtag.device import resolve_device
 from seqtag.read import Sentence
 from seqtag.tokenize import tokenize_text
@@ -34,7 +34,7 @@ class Tagger:
     def __init__(self, loaded: modelfile.LoadedModel, device):
         self._loaded = loaded
         self._device = device
-        self._batcher = Batcher(loaded.vocabularies)
+        self._predict = Predictor(loaded.model, Batcher(loaded.vocabularies), device)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Tagger:
@@ -60,12 +60,12 @@ class Tagger:
         if isinstance(sentences, str):
             raise SeqtagError("tag() takes a list of token lists; use tag_text() for a string")
         records = [Sentence(list(tokens)) for tokens in sentences]
-        return predict(self._loaded.model, self._batcher, records, self._device)
+        return self._predict(records)
 
     def tag_text(self, text: str) -> list[TaggedSentence]:
         """Split and tokenize plain text with seqtag's rule-based tokenizer, then tag it."""
         sentences = tokenize_text(text)
-        tags = predict(self._loaded.model, self._batcher, sentences, self._device)
+        tags = self._predict(sentences)
         return [
             TaggedSentence(s.words, t, s.text or "") for s, t in zip(sentences, tags, strict=True)
         ]

@@ -22,9 +22,10 @@ MAX_WORD_CHARS = 64  # longer words keep their first and last 32 characters (pre
 @dataclass
 class Batch:
     words: torch.Tensor  # (B, T) word ids, PAD past each sentence's end
-    chars: torch.Tensor  # (U, L) character ids of the U distinct word forms in the batch
-    char_lengths: torch.Tensor  # (U,)
-    forms: torch.Tensor  # (B, T) row of `chars` for each token
+    spellings: list[str]  # the U distinct word forms of the batch, in row order
+    chars: torch.Tensor | None  # (U, L) their character ids (None: left to a FormVectors cache)
+    char_lengths: torch.Tensor | None  # (U,)
+    forms: torch.Tensor  # (B, T) row of `spellings` for each token
     lengths: torch.Tensor  # (B,) on the CPU, as pack_padded_sequence wants
     mask: torch.Tensor  # (B, T) True on real tokens
     tags: torch.Tensor | None = None  # (B, T) label ids, IGNORE past each sentence's end
@@ -33,6 +34,7 @@ class Batch:
         move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
         return Batch(
             move(self.words),
+            self.spellings,
             move(self.chars),
             self.char_lengths,
             move(self.forms),
@@ -67,31 +69,45 @@ class Batcher:
             ids = self._spelled[form] = [encode(char) for char in spell(form)] or [UNK]
         return ids
 
-    def batch(self, sentences: Sequence[Sentence], with_tags: bool = False) -> Batch:
-        """Sentences must be non-empty; with_tags needs every sentence's tags."""
-        B = len(sentences)
-        T = max(len(sentence.words) for sentence in sentences)
-        words = torch.full((B, T), PAD, dtype=torch.long)
-        forms = torch.zeros((B, T), dtype=torch.long)
-        tags = torch.full((B, T), IGNORE, dtype=torch.long) if with_tags else None
+    def spell(self, forms: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Character ids (U, L), padded, and lengths (U,) of non-empty ``forms``."""
+        spelled = [self._char_ids(form) for form in forms]
+        lengths = [len(ids) for ids in spelled]
+        chars = torch.full((len(spelled), max(lengths)), PAD, dtype=torch.long)
+        chars[torch.arange(max(lengths))[None, :] < torch.tensor(lengths)[:, None]] = torch.tensor(
+            [char for ids in spelled for char in ids]
+        )
+        return chars, torch.tensor(lengths, dtype=torch.long)
+
+    def batch(
+        self, sentences: Sequence[Sentence], with_tags: bool = False, with_chars: bool = True
+    ) -> Batch:
+        """Sentences must be non-empty; with_tags needs every sentence's tags. Without
+        with_chars the caller spells ``spellings`` itself (inference does, through a cache)."""
         lengths = torch.tensor([len(sentence.words) for sentence in sentences], dtype=torch.long)
-        row_of: dict[str, int] = {}
+        mask = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]
+        # Tokens fill the mask's True cells in reading order: one tensor per field, built from
+        # one flat list, instead of a tensor per sentence.
+        tokens = [word for sentence in sentences for word in sentence.words]
         encode_word = self.vocabularies.words.encode
-        encode_label = self.vocabularies.labels.encode
-        for b, sentence in enumerate(sentences):
-            n = len(sentence.words)
-            words[b, :n] = torch.tensor([encode_word(w) for w in sentence.words])
-            forms[b, :n] = torch.tensor([row_of.setdefault(w, len(row_of)) for w in sentence.words])
-            if tags is not None:
-                tags[b, :n] = torch.tensor([encode_label(t) for t in sentence.tags])
-        spelled = [self._char_ids(form) for form in row_of]
-        L = max(len(ids) for ids in spelled)
-        chars = torch.full((len(spelled), L), PAD, dtype=torch.long)
-        for u, ids in enumerate(spelled):
-            chars[u, : len(ids)] = torch.tensor(ids)
-        char_lengths = torch.tensor([len(ids) for ids in spelled], dtype=torch.long)
-        mask = torch.arange(T)[None, :] < lengths[:, None]
-        return Batch(words, chars, char_lengths, forms, lengths, mask, tags)
+        words = torch.full(mask.shape, PAD, dtype=torch.long)
+        words[mask] = torch.tensor([encode_word(word) for word in tokens], dtype=torch.long)
+        row_of: dict[str, int] = {}
+        forms = torch.zeros(mask.shape, dtype=torch.long)
+        forms[mask] = torch.tensor(
+            [row_of.setdefault(word, len(row_of)) for word in tokens], dtype=torch.long
+        )
+        tags = None
+        if with_tags:
+            encode_label = self.vocabularies.labels.encode
+            tags = torch.full(mask.shape, IGNORE, dtype=torch.long)
+            tags[mask] = torch.tensor(
+                [encode_label(tag) for sentence in sentences for tag in sentence.tags],
+                dtype=torch.long,
+            )
+        spellings = list(row_of)
+        chars, char_lengths = self.spell(spellings) if with_chars else (None, None)
+        return Batch(words, spellings, chars, char_lengths, forms, lengths, mask, tags)
 
 
 def training_order(

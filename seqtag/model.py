@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import pack_padded_sequence
 
 from seqtag.batch import IGNORE, Batch
 from seqtag.config import ModelConfig
 from seqtag.crf import CRF, Allowed, viterbi
+from seqtag.rnn import BiRNN
 from seqtag.vocab import PAD
-
-RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU}
 
 
 class CharEncoder(nn.Module):
@@ -59,14 +58,7 @@ class Tagger(nn.Module):
             self.char_encoder = CharEncoder(n_chars, config.char_dim, config.char_hidden)
             input_dim += self.char_encoder.output_dim
         self.dropout = nn.Dropout(config.dropout)
-        self.rnn = RNN_CLASSES[config.rnn](
-            input_dim,
-            config.hidden,
-            num_layers=config.layers,
-            batch_first=True,
-            bidirectional=True,
-            dropout=config.dropout if config.layers > 1 else 0.0,
-        )
+        self.rnn = BiRNN(config.rnn, input_dim, config.hidden, config.layers, config.dropout)
         self.output = nn.Linear(2 * config.hidden, n_labels)
         self.crf = CRF(n_labels, allowed) if config.crf else None
         self.constrained = allowed is not None and self.crf is None  # softmax: decoding only
@@ -77,16 +69,16 @@ class Tagger(nn.Module):
                 "transition_penalty", allowed.transition_penalty(), persistent=False
             )
 
-    def forward(self, batch: Batch) -> torch.Tensor:
+    def forward(self, batch: Batch, spelled: torch.Tensor | None = None) -> torch.Tensor:
+        """``spelled``: the character vectors (U, 2C) of ``batch.spellings`` when the caller
+        has them already (inference caches them); otherwise they come from ``batch.chars``."""
         x = self.word_embed(batch.words)  # (B, T, W)
         if self.char_encoder is not None:
-            spelled = self.char_encoder(batch.chars, batch.char_lengths)  # (U, 2C)
+            if spelled is None:
+                spelled = self.char_encoder(batch.chars, batch.char_lengths)  # (U, 2C)
             x = torch.cat([x, spelled[batch.forms]], dim=-1)  # (B, T, W + 2C)
         x = self.dropout(x)
-        T = x.size(1)
-        packed = pack_padded_sequence(x, batch.lengths, batch_first=True, enforce_sorted=False)
-        encoded, _ = self.rnn(packed)
-        h, _ = pad_packed_sequence(encoded, batch_first=True, total_length=T)  # (B, T, 2H)
+        h = self.rnn(x, batch.lengths)  # (B, T, 2H), not zero past each sentence's end
         return self.output(self.dropout(h))  # (B, T, K)
 
     def loss(self, emissions: torch.Tensor, batch: Batch) -> torch.Tensor:

@@ -22,6 +22,7 @@ from safetensors.torch import save_file
 from seqtag import SeqtagError, __version__
 from seqtag.config import ModelConfig, TrainConfig
 from seqtag.model import Tagger
+from seqtag.rnn import from_bidirectional_names
 from seqtag.train import build_model
 from seqtag.vocab import Vocabularies
 
@@ -125,7 +126,8 @@ def load(path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
     try:
         with safe_open(name, framework="pt", device="cpu") as handle:
             state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-        model.load_state_dict(state, strict=True)
+        # Files from seqtag 0.1.0 name the sentence encoder's weights as nn.LSTM does.
+        model.load_state_dict(from_bidirectional_names(state, "rnn"), strict=True)
     except (SafetensorError, OSError, RuntimeError) as error:
         raise SeqtagError(
             f"damaged seqtag model file: weights do not load ({error})", name

@@ -121,14 +121,14 @@ def tag(
     """
     from seqtag import modelfile
     from seqtag.batch import Batcher
-    from seqtag.decode import predict
+    from seqtag.decode import Predictor
     from seqtag.tokenize import split_sentences
     from seqtag.write import write_sentence
 
     target = resolve_device_and_threads(device, threads)
     loaded = modelfile.load(model_file, target)
     column = Column.parse(loaded.column)
-    batcher = Batcher(loaded.vocabularies)
+    predict = Predictor(loaded.model, Batcher(loaded.vocabularies), target)
     lines = open_lines(input_file, encoding_errors)
     if tag_column is not None and input_format not in COLUMN_LAYOUTS:
         raise click.UsageError("--tag-column goes with -i columns or -i iob2")
@@ -150,7 +150,7 @@ def tag(
     with_entities = loaded.model_config.scheme is not None
 
     def flush(chunk: list) -> None:
-        predicted = predict(loaded.model, batcher, chunk, target)
+        predicted = predict(chunk)
         with guard.write():
             for sentence, tags in zip(chunk, predicted, strict=True):
                 write_sentence(out, sentence, tags, output_format, column, with_entities)

