@@ -27,7 +27,9 @@ def _udpipe():
     try:
         import ufal.udpipe
     except ImportError:
-        sys.exit("ufal.udpipe is not installed: pip install ufal.udpipe (a benchmark-only dependency)")
+        sys.exit(
+            "ufal.udpipe is not installed: pip install ufal.udpipe (a benchmark-only dependency)"
+        )
     return ufal.udpipe
 
 
@@ -67,7 +69,9 @@ def tag(model_path: Path) -> None:
     model = udpipe.Model.load(str(model_path))
     if model is None:
         sys.exit(f"{model_path}: cannot load the UDPipe model")
-    pipeline = udpipe.Pipeline(model, "horizontal", udpipe.Pipeline.DEFAULT, udpipe.Pipeline.NONE, "conllu")
+    pipeline = udpipe.Pipeline(
+        model, "horizontal", udpipe.Pipeline.DEFAULT, udpipe.Pipeline.NONE, "conllu"
+    )
     error = udpipe.ProcessingError()
     output = pipeline.process(sys.stdin.read(), error)
     if error.occurred():

@@ -25,7 +25,9 @@ class ModelConfig:
 
     rnn: str = "lstm"  # LSTM edges out GRU on most tagging benchmarks; GRU trains a little faster
     layers: int = 2  # a second layer helps on the larger treebanks and costs little on small ones
-    hidden: int = 200  # per direction; larger buys little on CPU-sized data and costs time
+    # Per direction. 128 rather than 200: on the dev sets of the nine small treebanks (seed 1)
+    # no worse (mean +0.3 points), and it tags and trains about twice as fast on a CPU.
+    hidden: int = 128
     word_dim: int = 100  # word embeddings trained from scratch: small data cannot fill more
     char: bool = True  # character BiLSTM: the main source of accuracy on unseen words
     char_dim: int = 50  # character embedding size

@@ -21,15 +21,18 @@ RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU}
 
 
 def reversal_index(lengths: torch.Tensor, steps: int, device: torch.device) -> torch.Tensor:
-    """(B, T) gather index that reverses each row's first ``length`` steps, padding in place.
-    Applying it twice gives back the original order."""
+    """Row numbers into a (B, T, D) tensor viewed as (B * T, D) that reverse each sentence's
+    first ``length`` steps and leave its padding in place. Applying it twice gives back the
+    original order. (Rows picked by index_select: several times faster than a gather.)"""
     step = torch.arange(steps, device=device)[None, :]
     length = lengths.to(device)[:, None]
-    return torch.where(step < length, length - 1 - step, step)
+    within = torch.where(step < length, length - 1 - step, step)  # (B, T)
+    return (within + steps * torch.arange(len(lengths), device=device)[:, None]).reshape(-1)
 
 
 def reverse(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+    B, T, D = x.shape
+    return x.reshape(B * T, D).index_select(0, index).view(B, T, D)
 
 
 class BiRNN(nn.Module):

@@ -26,6 +26,21 @@ def test_every_command_has_help_with_an_example(command):
     assert "seqtag " + command in result.stdout  # an example line
 
 
+def test_help_never_imports_torch():
+    """Importing torch takes a second or more; help and --version must not pay for it."""
+    probe = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from seqtag.cli import main\n"
+        "for args in (['--help'], ['--version'], *([c, '--help'] for c in main.commands)):\n"
+        "    assert CliRunner().invoke(main, args).exit_code == 0, args\n"
+        "print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 # --- train ------------------------------------------------------------------------------------
 
 
