@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from seqtag.cli.tag import TAG_CHUNK_SENTENCES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Two sentences. Line numbers in the file: sentence 1 on lines 1-6 (two comments, four words),
@@ -82,7 +84,7 @@ def nul_byte_conllu() -> bytes:
     return _broken(conllu_line(2, "ba\x00rk", "VERB"))
 
 
-LATE_SENTENCES = 300  # more than `tag` writes at once (256 sentences), so output comes first
+LATE_SENTENCES = TAG_CHUNK_SENTENCES + 44  # more than `tag` writes at once: output comes first
 LATE_LINE = LATE_SENTENCES * 7 + 4  # word 2 of the sentence after them
 
 

@@ -21,7 +21,10 @@ from seqtag.lines import open_lines
 from seqtag.read import COLUMN_LAYOUTS, Column, read_columns, read_conllu, read_tokenized
 from seqtag.write import OUTPUT_FORMATS
 
-TAG_CHUNK_SENTENCES = 256  # sentences tagged together when input arrives faster than we tag
+# Sentences tagged together when input arrives faster than we tag. Large, because a chunk is
+# sorted by length before batching: with 256, batches held 49% padding on en_ewt, with 4096
+# 6% (tagging 25% faster). Slow input never waits for a chunk to fill.
+TAG_CHUNK_SENTENCES = 4096
 
 
 class Terminated(Exception):
