@@ -13,7 +13,7 @@ Repeated measurements report the median. Parts, each optional:
            treebank: wall time and test accuracy (test read only after training). The en_ewt
            model is then the model of the tag and rss parts unless --model is given.
   rss      peak RSS of `seqtag tag` on streams of 10,000 and 1,000,000 lines (en_ewt train
-           sentences, cycled) piped into stdin.
+           sentences, cycled, each with one new word) piped into stdin.
 
     python benchmarks/speed.py --parts train tag startup --out benchmarks/results/speed
     python benchmarks/speed.py --parts tag --model en.model --udpipe-model udpipe_en.model \\
@@ -197,12 +197,15 @@ def part_train(work: Path, args) -> dict:
 
 
 def stream_file(work: Path, lines: int) -> Path:
+    """en_ewt train sentences, cycled, each ending in a token never seen before (``n4711``): the
+    caches of word forms fill to their bounds, as they would on a large varied corpus."""
     path = work / f"stream-{lines}.txt"
     if not path.exists():
         tokenized, _, _ = prepare_inputs(work)
-        source = tokenized.read_text(encoding="utf-8").splitlines(keepends=True)
+        source = tokenized.read_text(encoding="utf-8").splitlines()
         with path.open("w", encoding="utf-8") as handle:
-            handle.writelines(islice(cycle(source), lines))
+            for number, line in enumerate(islice(cycle(source), lines)):
+                handle.write(f"{line} n{number}\n")
     return path
 
 

@@ -61,7 +61,7 @@ class Batcher:
     def _char_ids(self, form: str) -> list[int]:
         ids = self._spelled.get(form)
         if ids is None:
-            if len(self._spelled) > 200_000:  # stays bounded on endless input
+            if len(self._spelled) > 50_000:  # stays bounded (~10 MB) on endless input
                 self._spelled.clear()
             encode = self.vocabularies.chars.encode
             # An empty token (column files have them: " O") is spelled as one unknown

@@ -60,6 +60,10 @@ class TrainConfig:
     learning_rate: float = 2e-3  # Adam; with clipping this is stable and converges quickly
     clip: float = 5.0  # gradient norm clipping keeps the recurrent layers from blowing up
     lr_decay: float = 0.5  # learning rate x this after an epoch without a better dev score; 1 = off
+    # Stop once the learning rate has been cut this many times (0: no limit). Chosen on dev: on
+    # the suite and en_ewt, epochs after the fifth cut (rate 1/32 of the start) moved dev
+    # accuracy by 0.0001 on average while taking 18% of the training time.
+    max_lr_decays: int = 5
     word_dropout: float = (
         0.25  # alpha: a word seen c times becomes UNK with p = alpha / (alpha + c)
     )

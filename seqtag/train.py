@@ -103,7 +103,8 @@ def fit(
     on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
     resume: dict[str, Any] | None = None,
 ) -> TrainResult:
-    """Train until ``patience`` epochs pass without a better dev score, or ``max_epochs``.
+    """Train until ``patience`` epochs pass without a better dev score, the learning rate has
+    been cut ``max_lr_decays`` times, or ``max_epochs``.
 
     The dev score is accuracy, or entity F1 (seqeval, default mode) for span labels: what the
     user will be judged on is what early stopping and the learning-rate decay look at.
@@ -188,8 +189,8 @@ def fit(
     epoch = len(result.epochs)
     start = time.perf_counter() - (result.epochs[-1].elapsed if result.epochs else 0.0)
     try:
-        while epoch < train_config.max_epochs and not _out_of_patience(
-            epoch, result.best_epoch, train_config.patience
+        while epoch < train_config.max_epochs and not _should_stop(
+            epoch, result.best_epoch, optimizer.param_groups[0]["lr"], train_config
         ):
             epoch += 1
             batches = [
@@ -223,7 +224,9 @@ def fit(
                 on_epoch(report)
     except KeyboardInterrupt:
         result.interrupted = True
-    result.stopped_early = _out_of_patience(epoch, result.best_epoch, train_config.patience)
+    result.stopped_early = _should_stop(
+        epoch, result.best_epoch, optimizer.param_groups[0]["lr"], train_config
+    )
     model.load_state_dict(best_state)
     model.eval()
     return result
@@ -236,8 +239,20 @@ def dev_metric_for(config: ModelConfig) -> tuple[str, Callable]:
     return "accuracy", accuracy
 
 
-def _out_of_patience(epoch: int, best_epoch: int, patience: int) -> bool:
-    return epoch > 0 and epoch - best_epoch >= patience
+def _should_stop(epoch: int, best_epoch: int, learning_rate: float, config: TrainConfig) -> bool:
+    """Early stopping: ``patience`` epochs without a better dev score, or the learning rate cut
+    ``max_lr_decays`` times (after that, epochs barely move the weights)."""
+    if epoch > 0 and epoch - best_epoch >= config.patience:
+        return True
+    return config.max_lr_decays > 0 and lr_decays(learning_rate, config) >= config.max_lr_decays
+
+
+def lr_decays(learning_rate: float, config: TrainConfig) -> int:
+    """How many times the learning rate has been cut, read off the rate itself (so a resumed
+    run knows it without being told)."""
+    if config.lr_decay >= 1 or learning_rate >= config.learning_rate:
+        return 0
+    return round(math.log(learning_rate / config.learning_rate) / math.log(config.lr_decay))
 
 
 def drop_words(batch: Batch, table: torch.Tensor, generator: torch.Generator) -> Batch:

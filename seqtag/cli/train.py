@@ -201,6 +201,13 @@ _train_defaults = TrainConfig()
     help="Multiply the learning rate by this after each epoch without a better dev score; 1 turns it off.",
 )
 @click.option(
+    "--max-lr-decays",
+    type=click.IntRange(0),
+    default=_train_defaults.max_lr_decays,
+    show_default=True,
+    help="Stop once --lr-decay has cut the learning rate this many times (0: no limit).",
+)
+@click.option(
     "--epoch-size",
     type=click.IntRange(0),
     default=_train_defaults.epoch_size,
