@@ -91,6 +91,18 @@ def read_labeled(
     return require_tags(sentences, lines.name, what), input_format
 
 
+def model_option(help: str, required: bool = True):
+    """-m/--model FILE, the model file a command reads."""
+    return click.option(
+        "-m",
+        "--model",
+        "model_file",
+        type=click.Path(dir_okay=False),
+        required=required,
+        help=help,
+    )
+
+
 input_format_option = click.option(
     "-i",
     "--input-format",

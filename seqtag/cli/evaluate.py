@@ -11,6 +11,7 @@ from seqtag.cli.common import (
     device_option,
     encoding_errors_option,
     input_format_option,
+    model_option,
     read_labeled,
     resolve_device_and_threads,
     tag_column_option,
@@ -23,13 +24,7 @@ from seqtag.read import Column
 @click.argument(
     "gold_file", metavar="GOLD.conllu", type=click.Path(dir_okay=False, allow_dash=True)
 )
-@click.option(
-    "-m",
-    "--model",
-    "model_file",
-    type=click.Path(dir_okay=False),
-    help="Tag the gold words with this model and score it.",
-)
+@model_option("Tag the gold words with this model and score it.", required=False)
 @click.option(
     "--pred",
     "pred_file",

@@ -6,16 +6,11 @@ import json
 
 import click
 
+from seqtag.cli.common import model_option
+
 
 @click.command()
-@click.option(
-    "-m",
-    "--model",
-    "model_file",
-    type=click.Path(dir_okay=False),
-    required=True,
-    help="Model file to describe.",
-)
+@model_option("Model file to describe.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as one JSON object.")
 def info(model_file, as_json) -> None:
     """Print a model file's metadata: column, labels, configs, dev score, versions.

@@ -14,6 +14,7 @@ from seqtag.cli.common import (
     INPUT_FORMATS,
     device_option,
     encoding_errors_option,
+    model_option,
     resolve_device_and_threads,
     tag_column_option,
     threads_option,
@@ -69,14 +70,7 @@ class _WholeSentences:
 @click.argument(
     "input_file", metavar="[FILE|-]", default="-", type=click.Path(dir_okay=False, allow_dash=True)
 )
-@click.option(
-    "-m",
-    "--model",
-    "model_file",
-    type=click.Path(dir_okay=False),
-    required=True,
-    help="Model file from seqtag train.",
-)
+@model_option("Model file from seqtag train.")
 @click.option(
     "-i",
     "--input-format",
