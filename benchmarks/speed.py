@@ -40,6 +40,9 @@ from pathlib import Path
 
 from train_eval import ROOT, UD, seqtag, train_and_score
 
+from seqtag.lines import open_lines
+from seqtag.read import Column, read_conllu
+
 EN_EWT = UD / "en_ewt"
 SMALL_TREEBANK = "mr_ufal"  # the smallest training set of the suite (about 3,000 words)
 UDPIPE_REFERENCE = ROOT / "benchmarks" / "udpipe_reference.py"
@@ -88,21 +91,10 @@ def prepare_inputs(work: Path) -> tuple[Path, Path, int]:
     conllu = EN_EWT / "train.conllu"
     tokenized = work / "en_ewt-train.txt"
     if not tokenized.exists():
-        sentences, words = [], []
-        for line in conllu.read_text(encoding="utf-8").splitlines():
-            if not line:
-                if words:
-                    sentences.append(" ".join(words))
-                words = []
-            elif not line.startswith("#"):
-                fields = line.split("\t")
-                if fields[0].isdigit():
-                    words.append(
-                        fields[1].replace(" ", "_")
-                    )  # a form holding a space stays one token
-        if words:
-            sentences.append(" ".join(words))
-        tokenized.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+        # A form holding a space (rare in UD) stays one token.
+        sentences = read_conllu(open_lines(str(conllu)), Column.parse("upos"))
+        lines = (" ".join(w.replace(" ", "_") for w in sentence.words) for sentence in sentences)
+        tokenized.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     words = sum(len(line.split()) for line in tokenized.read_text(encoding="utf-8").splitlines())
     return tokenized, conllu, words
 
@@ -260,7 +252,7 @@ def markdown(report: dict) -> str:
             continue
         entries = section.get("results", section)
         for name, values in entries.items():
-            if not isinstance(values, dict) or name == "machine":
+            if not isinstance(values, dict):
                 continue
             extra = ""
             if "test_accuracy" in values:
