@@ -2,6 +2,9 @@
 
 Each distinct word form in a batch is spelled out in characters once (``chars``), and ``forms``
 points every token at its row, so the character encoder never runs twice on the same word.
+
+torch is imported inside the methods that build tensors: the numpy tagger (numpy_tagger.py)
+uses the rest (character ids, inference order) without loading it.
 """
 
 from __future__ import annotations
@@ -9,14 +12,31 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
 
 from seqtag.read import Sentence
 from seqtag.vocab import PAD, UNK, Vocabularies
 
+if TYPE_CHECKING:
+    import torch
+
 IGNORE = -100  # label id for padding; cross_entropy skips it
+MAX_BATCH_TOKENS = 2000  # tokens per inference batch (measured: larger batches are no faster)
 MAX_WORD_CHARS = 64  # longer words keep their first and last 32 characters (prefix and suffix)
+
+
+@dataclass
+class Encoded:
+    """A batch as numpy id arrays, before any tensor exists (the numpy tagger uses it as is)."""
+
+    words: np.ndarray  # (B, T) word ids, PAD past each sentence's end
+    spellings: list[str]  # the U distinct word forms of the batch, in row order
+    forms: np.ndarray  # (B, T) row of `spellings` for each token
+    lengths: np.ndarray  # (B,)
+    mask: np.ndarray  # (B, T) True on real tokens
+    tags: np.ndarray | None  # (B, T) label ids, IGNORE past each sentence's end
 
 
 @dataclass
@@ -58,7 +78,8 @@ class Batcher:
         self.vocabularies = vocabularies
         self._spelled: dict[str, list[int]] = {}  # bounded cache of character ids per form
 
-    def _char_ids(self, form: str) -> list[int]:
+    def char_ids(self, form: str) -> list[int]:
+        """The character ids of a word form (the ids of its ``spell``), cached."""
         ids = self._spelled.get(form)
         if ids is None:
             if len(self._spelled) > 50_000:  # stays bounded (~10 MB) on endless input
@@ -69,45 +90,63 @@ class Batcher:
             ids = self._spelled[form] = [encode(char) for char in spell(form)] or [UNK]
         return ids
 
+    def spell_arrays(self, forms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Character ids (U, L), padded, and lengths (U,) of ``forms``, as numpy arrays."""
+        spelled = [self.char_ids(form) for form in forms]
+        lengths = np.array([len(ids) for ids in spelled], dtype=np.int64)
+        chars = np.full((len(spelled), int(lengths.max())), PAD, dtype=np.int64)
+        chars[np.arange(chars.shape[1])[None, :] < lengths[:, None]] = [
+            char for ids in spelled for char in ids
+        ]
+        return chars, lengths
+
     def spell(self, forms: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Character ids (U, L), padded, and lengths (U,) of non-empty ``forms``."""
-        spelled = [self._char_ids(form) for form in forms]
-        lengths = [len(ids) for ids in spelled]
-        chars = torch.full((len(spelled), max(lengths)), PAD, dtype=torch.long)
-        chars[torch.arange(max(lengths))[None, :] < torch.tensor(lengths)[:, None]] = torch.tensor(
-            [char for ids in spelled for char in ids]
-        )
-        return chars, torch.tensor(lengths, dtype=torch.long)
+        """Character ids (U, L), padded, and lengths (U,) of ``forms``."""
+        import torch
+
+        chars, lengths = self.spell_arrays(forms)
+        return torch.from_numpy(chars), torch.from_numpy(lengths)
+
+    def encode(self, sentences: Sequence[Sentence], with_tags: bool = False) -> Encoded:
+        """The id arrays of non-empty sentences; with_tags needs every sentence's tags."""
+        lengths = np.array([len(sentence.words) for sentence in sentences], dtype=np.int64)
+        mask = np.arange(int(lengths.max()))[None, :] < lengths[:, None]
+        # Tokens fill the mask's True cells in reading order: one array per field, built from
+        # one flat list, instead of one per sentence.
+        tokens = [word for sentence in sentences for word in sentence.words]
+        encode_word = self.vocabularies.words.encode
+        words = np.full(mask.shape, PAD, dtype=np.int64)
+        words[mask] = [encode_word(word) for word in tokens]
+        row_of: dict[str, int] = {}
+        forms = np.zeros(mask.shape, dtype=np.int64)
+        forms[mask] = [row_of.setdefault(word, len(row_of)) for word in tokens]
+        tags = None
+        if with_tags:
+            encode_label = self.vocabularies.labels.encode
+            tags = np.full(mask.shape, IGNORE, dtype=np.int64)
+            tags[mask] = [encode_label(tag) for sentence in sentences for tag in sentence.tags]
+        return Encoded(words, list(row_of), forms, lengths, mask, tags)
 
     def batch(
         self, sentences: Sequence[Sentence], with_tags: bool = False, with_chars: bool = True
     ) -> Batch:
         """Sentences must be non-empty; with_tags needs every sentence's tags. Without
         with_chars the caller spells ``spellings`` itself (inference does, through a cache)."""
-        lengths = torch.tensor([len(sentence.words) for sentence in sentences], dtype=torch.long)
-        mask = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]
-        # Tokens fill the mask's True cells in reading order: one tensor per field, built from
-        # one flat list, instead of a tensor per sentence.
-        tokens = [word for sentence in sentences for word in sentence.words]
-        encode_word = self.vocabularies.words.encode
-        words = torch.full(mask.shape, PAD, dtype=torch.long)
-        words[mask] = torch.tensor([encode_word(word) for word in tokens], dtype=torch.long)
-        row_of: dict[str, int] = {}
-        forms = torch.zeros(mask.shape, dtype=torch.long)
-        forms[mask] = torch.tensor(
-            [row_of.setdefault(word, len(row_of)) for word in tokens], dtype=torch.long
+        import torch
+
+        encoded = self.encode(sentences, with_tags)
+        tensor = lambda a: None if a is None else torch.from_numpy(a)  # noqa: E731
+        chars, char_lengths = self.spell(encoded.spellings) if with_chars else (None, None)
+        return Batch(
+            tensor(encoded.words),
+            encoded.spellings,
+            chars,
+            char_lengths,
+            tensor(encoded.forms),
+            tensor(encoded.lengths),
+            tensor(encoded.mask),
+            tensor(encoded.tags),
         )
-        tags = None
-        if with_tags:
-            encode_label = self.vocabularies.labels.encode
-            tags = torch.full(mask.shape, IGNORE, dtype=torch.long)
-            tags[mask] = torch.tensor(
-                [encode_label(tag) for sentence in sentences for tag in sentence.tags],
-                dtype=torch.long,
-            )
-        spellings = list(row_of)
-        chars, char_lengths = self.spell(spellings) if with_chars else (None, None)
-        return Batch(words, spellings, chars, char_lengths, forms, lengths, mask, tags)
 
 
 def training_order(

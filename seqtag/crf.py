@@ -14,8 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-# Stands in for -inf on forbidden transitions: finite, so 0 * FORBIDDEN and sums stay numbers.
-FORBIDDEN = -1e4
+from seqtag.scheme import FORBIDDEN, Allowed
 
 
 class CRF(nn.Module):
@@ -28,10 +27,10 @@ class CRF(nn.Module):
         )  # [from, to]
         # What the tag scheme forbids is forbidden in training and decoding alike: the model
         # never spends probability on a path it could not output.
-        allowed = allowed or Allowed.everything(n_tags)
-        self.register_buffer("start_penalty", allowed.start_penalty(), persistent=False)
-        self.register_buffer("end_penalty", allowed.end_penalty(), persistent=False)
-        self.register_buffer("transition_penalty", allowed.transition_penalty(), persistent=False)
+        start, end, transitions = penalties(allowed or Allowed.everything(n_tags))
+        self.register_buffer("start_penalty", start, persistent=False)
+        self.register_buffer("end_penalty", end, persistent=False)
+        self.register_buffer("transition_penalty", transitions, persistent=False)
 
     def scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return (
@@ -54,29 +53,14 @@ class CRF(nn.Module):
         return viterbi(emissions, mask, start, end, transitions)
 
 
-class Allowed:
-    """Which tags may start or end a sentence and which may follow which (a tag scheme's rules)."""
+def penalties(allowed: Allowed) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """0 where ``allowed`` permits, FORBIDDEN where not: start (K,), end (K,), transitions
+    (K, K), added to the scores of every path."""
 
-    def __init__(self, start: torch.Tensor, end: torch.Tensor, transitions: torch.Tensor):
-        self.start, self.end, self.transitions = start, end, transitions  # bool (K,), (K,), (K, K)
+    def penalty(permitted) -> torch.Tensor:
+        return torch.where(torch.as_tensor(permitted, dtype=torch.bool), 0.0, FORBIDDEN)
 
-    @classmethod
-    def everything(cls, n_tags: int) -> Allowed:
-        every = torch.ones(n_tags, dtype=torch.bool)
-        return cls(every, every.clone(), torch.ones(n_tags, n_tags, dtype=torch.bool))
-
-    def start_penalty(self) -> torch.Tensor:
-        return _penalty(self.start)
-
-    def end_penalty(self) -> torch.Tensor:
-        return _penalty(self.end)
-
-    def transition_penalty(self) -> torch.Tensor:
-        return _penalty(self.transitions)
-
-
-def _penalty(allowed: torch.Tensor) -> torch.Tensor:
-    return torch.where(allowed, 0.0, FORBIDDEN)
+    return penalty(allowed.start), penalty(allowed.end), penalty(allowed.transitions)
 
 
 def path_score(

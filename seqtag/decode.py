@@ -4,63 +4,61 @@ Sentences are batched by length for speed (padding is wasted work), then the pre
 back in the order the sentences came in. Empty sentences get empty predictions. While the weights
 stay fixed, each word form's character vector is computed once and cached (``FormVectors``): in
 running text most tokens are forms seen a moment ago, so this removes most of the character
-encoder's work.
+encoder's work. ``FormVectors`` knows nothing of torch: the numpy tagger keeps its cache with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from seqtag.batch import Batcher, inference_order
-from seqtag.model import CharEncoder, Tagger
+from seqtag.batch import MAX_BATCH_TOKENS, Batcher, inference_order
 from seqtag.read import Sentence
 
-MAX_BATCH_TOKENS = 2000  # tokens per inference batch (measured: larger batches are no faster)
+if TYPE_CHECKING:
+    import torch
+
+    from seqtag.model import Tagger
+
 FORM_CACHE_SIZE = 30_000  # forms whose character vectors are kept: 24 MB at the default sizes
 
 
 class FormVectors:
     """Character vectors of word forms, each computed once while the encoder's weights stay
-    fixed. Bounded: when full it starts over, so memory stays flat on endless input."""
+    fixed. Bounded: when full it starts over, so memory stays flat on endless input.
+
+    ``encode(forms)`` computes the vectors (U, D) of a list of forms; ``allocate(n)`` makes an
+    empty table (n, D) to keep them in. Any array type that slices and takes a list of row
+    numbers as an index will do (torch tensors, numpy arrays).
+    """
 
     def __init__(
         self,
-        encoder: CharEncoder,
-        batcher: Batcher,
-        device: torch.device,
+        encode: Callable[[Sequence[str]], Any],
+        allocate: Callable[[int], Any],
         capacity: int = FORM_CACHE_SIZE,
     ):
-        self.encoder = encoder
-        self.batcher = batcher
-        self.device = device
+        self.encode = encode
+        self.allocate = allocate
         self.capacity = capacity
         self.rows: dict[str, int] = {}
-        self.table: torch.Tensor | None = None  # (capacity, 2C), allocated on first use
+        self.table = None  # (capacity, D), allocated on first use
 
-    def _encode(self, forms: Sequence[str]) -> torch.Tensor:
-        chars, lengths = self.batcher.spell(forms)
-        return self.encoder(chars.to(self.device), lengths)
-
-    def __call__(self, spellings: Sequence[str]) -> torch.Tensor:
-        """The vectors (U, 2C) of distinct word forms, in the order given."""
+    def __call__(self, spellings: Sequence[str]):
+        """The vectors (U, D) of distinct word forms, in the order given."""
         if len(spellings) > self.capacity:  # one huge sentence: no room to keep them
-            return self._encode(spellings)
+            return self.encode(spellings)
         missing = [form for form in spellings if form not in self.rows]
         if len(self.rows) + len(missing) > self.capacity:
             self.rows.clear()
             missing = list(spellings)
         if missing:
             if self.table is None:
-                self.table = torch.empty(
-                    (self.capacity, self.encoder.output_dim), device=self.device
-                )
+                self.table = self.allocate(self.capacity)
             start = len(self.rows)
-            self.table[start : start + len(missing)] = self._encode(missing)
+            self.table[start : start + len(missing)] = self.encode(missing)
             self.rows.update((form, start + offset) for offset, form in enumerate(missing))
-        rows = torch.tensor([self.rows[form] for form in spellings], device=self.device)
-        return self.table[rows]
+        return self.table[[self.rows[form] for form in spellings]]
 
 
 class Predictor:
@@ -78,10 +76,23 @@ class Predictor:
         self.batcher = batcher
         self.device = device
         self.max_tokens = max_tokens
+        self.form_vectors = None
         encoder = model.char_encoder
-        self.form_vectors = None if encoder is None else FormVectors(encoder, batcher, device)
+        if encoder is not None:
+            import torch
+
+            def encode(forms: Sequence[str]) -> torch.Tensor:
+                chars, lengths = batcher.spell(forms)
+                return encoder(chars.to(device), lengths)
+
+            def allocate(rows: int) -> torch.Tensor:
+                return torch.empty((rows, encoder.output_dim), device=device)
+
+            self.form_vectors = FormVectors(encode, allocate)
 
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
+        import torch
+
         labels = self.batcher.vocabularies.labels
         predictions: list[list[str]] = [[] for _ in sentences]
         was_training = self.model.training

@@ -1,16 +1,32 @@
-"""Device: resolve ``auto|cpu|cuda`` once, then pass the result explicitly; set CPU threads."""
+"""Device: resolve ``auto|cpu|cuda`` once, then pass the result explicitly; set CPU threads.
+
+torch is imported inside the functions that need it: ``may_use_gpu`` answers without it, so
+`seqtag tag` on a machine without a GPU never pays the two seconds that importing torch takes.
+"""
 
 from __future__ import annotations
 
-import torch
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seqtag import SeqtagError
 
+if TYPE_CHECKING:
+    import torch
+
 DEVICES = ("auto", "cpu", "cuda")
+# Files that exist on Linux when a GPU driver torch could use is loaded (NVIDIA, AMD ROCm).
+GPU_DRIVER_FILES = ("/proc/driver/nvidia", "/dev/nvidiactl", "/dev/kfd")
+_GPU_BUILD = re.compile(r"^(cuda|hip)\b[^=]*=\s*['\"]", re.MULTILINE)
 
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks a CUDA GPU when torch sees one, else the CPU."""
+    import torch
+
     if name not in DEVICES:
         raise SeqtagError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)}")
     if name == "auto":
@@ -20,6 +36,28 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def may_use_gpu(name: str) -> bool:
+    """Whether ``name`` could resolve to a GPU, answered without importing torch: False for
+    ``cpu``; for ``auto``, False when the installed torch is built without CUDA or ROCm, or,
+    on Linux, when no GPU driver is loaded. True means: ask torch (``resolve_device``)."""
+    if name == "cpu":
+        return False
+    if name != "auto":
+        return True
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return False  # no torch at all: whatever runs next will say so
+    try:
+        version = (Path(spec.submodule_search_locations[0]) / "version.py").read_text("utf-8")
+    except OSError:
+        return True  # an unusual install: let torch itself answer
+    if not _GPU_BUILD.search(version):
+        return False
+    if sys.platform.startswith("linux"):
+        return any(Path(path).exists() for path in GPU_DRIVER_FILES)
+    return True
+
+
 def set_threads(threads: int | None) -> None:
     """CPU threads for torch's operators; None leaves torch's default (one per core).
 
@@ -27,4 +65,6 @@ def set_threads(threads: int | None) -> None:
     runs at full speed instead of all of them fighting over the same cores.
     """
     if threads is not None:
+        import torch
+
         torch.set_num_threads(threads)

@@ -14,8 +14,9 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from seqtag.batch import IGNORE, Batch
 from seqtag.config import ModelConfig
-from seqtag.crf import CRF, Allowed, viterbi
+from seqtag.crf import CRF, penalties, viterbi
 from seqtag.rnn import BiRNN
+from seqtag.scheme import Allowed
 from seqtag.vocab import PAD
 
 
@@ -63,11 +64,10 @@ class Tagger(nn.Module):
         self.crf = CRF(n_labels, allowed) if config.crf else None
         self.constrained = allowed is not None and self.crf is None  # softmax: decoding only
         if self.constrained:
-            self.register_buffer("start_penalty", allowed.start_penalty(), persistent=False)
-            self.register_buffer("end_penalty", allowed.end_penalty(), persistent=False)
-            self.register_buffer(
-                "transition_penalty", allowed.transition_penalty(), persistent=False
-            )
+            start, end, transitions = penalties(allowed)
+            self.register_buffer("start_penalty", start, persistent=False)
+            self.register_buffer("end_penalty", end, persistent=False)
+            self.register_buffer("transition_penalty", transitions, persistent=False)
 
     def forward(self, batch: Batch, spelled: torch.Tensor | None = None) -> torch.Tensor:
         """``spelled``: the character vectors (U, 2C) of ``batch.spellings`` when the caller

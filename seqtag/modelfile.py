@@ -4,27 +4,32 @@ The file is safetensors: the weights, plus JSON metadata under ``seqtag`` holdin
 version, configs, vocabularies, label set, tagged column, seqtag version and dev score. Nothing is
 pickled, so loading a file from a stranger cannot run code. Saving goes through a temporary file
 and an atomic rename, so an interrupted save leaves the old file or the new one, never half.
+
+torch is imported only where weights become torch tensors (``load``, ``save``): ``read_model``
+gives the same file as numpy arrays to the torch-free tagger (numpy_tagger.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
 from seqtag import SeqtagError, __version__
 from seqtag.config import ModelConfig, TrainConfig
-from seqtag.model import Tagger
-from seqtag.rnn import from_bidirectional_names
-from seqtag.train import build_model
 from seqtag.vocab import Vocabularies
+
+if TYPE_CHECKING:
+    import numpy
+    import torch
+
+    from seqtag.model import Tagger
 
 FORMAT_NAME = "seqtag-model"
 FORMAT_VERSION = 1
@@ -37,6 +42,18 @@ class LoadedModel:
     column: str
     model_config: ModelConfig
     metadata: dict[str, Any]  # everything saved beside the weights, JSON-ready
+
+
+@dataclass
+class ModelArrays:
+    """A model file read without torch: its weights as numpy arrays, under the names of
+    ``Tagger.state_dict()``."""
+
+    weights: dict[str, numpy.ndarray]
+    vocabularies: Vocabularies
+    column: str
+    model_config: ModelConfig
+    metadata: dict[str, Any]
 
 
 def save(
@@ -68,6 +85,8 @@ def save_atomically(
 ) -> None:
     """Write a safetensors file through a temporary file beside ``path`` and a rename, so a
     killed process leaves the old file or the new one, never half of one."""
+    from safetensors.torch import save_file
+
     try:
         handle, temporary = tempfile.mkstemp(
             prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
@@ -93,7 +112,7 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     if not Path(path).is_file():
         raise SeqtagError("no such model file", name)
     try:
-        with safe_open(name, framework="pt") as handle:
+        with safe_open(name, framework="numpy") as handle:
             header = handle.metadata() or {}
     except (SafetensorError, OSError, ValueError) as error:
         raise SeqtagError(f"not a seqtag model file, or a damaged one ({error})", name) from None
@@ -113,7 +132,9 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return metadata
 
 
-def load(path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
+def _read(path: str | Path, framework: str) -> tuple[dict, Vocabularies, str, ModelConfig, dict]:
+    """Weights (as ``framework`` tensors, under today's names), vocabularies, column, config
+    and metadata of a model file, every failure a SeqtagError naming the file."""
     name = str(path)
     metadata = read_metadata(path)
     try:
@@ -122,15 +143,55 @@ def load(path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
         column = metadata["column"]
     except (KeyError, TypeError, ValueError) as error:
         raise SeqtagError(f"damaged seqtag model file: bad metadata ({error})", name) from None
-    model = build_model(config, vocabularies)
     try:
-        with safe_open(name, framework="pt", device="cpu") as handle:
+        with safe_open(name, framework=framework, device="cpu") as handle:
             state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-        # Files from seqtag 0.1.0 name the sentence encoder's weights as nn.LSTM does.
-        model.load_state_dict(from_bidirectional_names(state, "rnn"), strict=True)
     except (SafetensorError, OSError, RuntimeError) as error:
         raise SeqtagError(
             f"damaged seqtag model file: weights do not load ({error})", name
         ) from None
+    # Files from seqtag 0.1.0 name the sentence encoder's weights as nn.LSTM does.
+    return from_bidirectional_names(state, "rnn"), vocabularies, column, config, metadata
+
+
+def load(path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
+    """The model as a torch Tagger on ``device``, ready to tag (eval mode)."""
+    from seqtag.train import build_model
+
+    state, vocabularies, column, config, metadata = _read(path, "pt")
+    model = build_model(config, vocabularies)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise SeqtagError(
+            f"damaged seqtag model file: weights do not load ({error})", str(path)
+        ) from None
     model.to(device).eval()
     return LoadedModel(model, vocabularies, column, config, metadata)
+
+
+def read_model(path: str | Path) -> ModelArrays:
+    """The model file with its weights as numpy arrays; torch is not imported. The names and
+    shapes are checked against the configuration when the numpy tagger is built from it."""
+    state, vocabularies, column, config, metadata = _read(path, "numpy")
+    return ModelArrays(state, vocabularies, column, config, metadata)
+
+
+_PACKED_NAME = re.compile(
+    r"^(?P<prefix>.*)\.(?P<kind>weight|bias)_(?P<matrix>ih|hh)_l(?P<layer>\d+)(?P<reverse>_reverse)?$"
+)
+
+
+def from_bidirectional_names(state: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """Rename the weights of an ``nn.LSTM/GRU(bidirectional=True)`` at ``prefix`` (model files
+    written by seqtag 0.1.0) to the names rnn.BiRNN uses; other entries pass through unchanged."""
+    renamed = {}
+    for name, tensor in state.items():
+        match = _PACKED_NAME.match(name)
+        if match is None or match["prefix"] != prefix:
+            renamed[name] = tensor
+            continue
+        direction = "backward_layers" if match["reverse"] else "forward_layers"
+        layer = match["layer"]
+        renamed[f"{prefix}.{direction}.{layer}.{match['kind']}_{match['matrix']}_l0"] = tensor
+    return renamed

@@ -13,8 +13,6 @@ decoding all take the mask).
 
 from __future__ import annotations
 
-import re
-
 import torch
 from torch import nn
 
@@ -59,25 +57,3 @@ class BiRNN(nn.Module):
             read_behind, _ = behind(reverse(x, index))
             x = torch.cat([read_ahead, reverse(read_behind, index)], dim=-1)
         return x
-
-
-_PACKED_NAME = re.compile(
-    r"^(?P<prefix>.*)\.(?P<kind>weight|bias)_(?P<matrix>ih|hh)_l(?P<layer>\d+)(?P<reverse>_reverse)?$"
-)
-
-
-def from_bidirectional_names(
-    state: dict[str, torch.Tensor], prefix: str
-) -> dict[str, torch.Tensor]:
-    """Rename the weights of an ``nn.LSTM/GRU(bidirectional=True)`` at ``prefix`` (model files
-    written by seqtag 0.1.0) to the names BiRNN uses; other entries pass through unchanged."""
-    renamed = {}
-    for name, tensor in state.items():
-        match = _PACKED_NAME.match(name)
-        if match is None or match["prefix"] != prefix:
-            renamed[name] = tensor
-            continue
-        direction = "backward_layers" if match["reverse"] else "forward_layers"
-        layer = match["layer"]
-        renamed[f"{prefix}.{direction}.{layer}.{match['kind']}_{match['matrix']}_l0"] = tensor
-    return renamed

@@ -10,15 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from seqtag.config import SCHEMES
 
-if TYPE_CHECKING:
-    from seqtag.crf import Allowed
-
-__all__ = ["SCHEMES", "Span", "allowed_transitions", "detect", "encode", "repair", "spans"]
+__all__ = [
+    "SCHEMES",
+    "Allowed",
+    "Span",
+    "allowed_transitions",
+    "detect",
+    "encode",
+    "repair",
+    "spans",
+]
 OUTSIDE = "O"
+# The score a decoder adds for a forbidden transition: finite, so 0 * FORBIDDEN and sums stay
+# numbers, and far below any real path's score.
+FORBIDDEN = -1e4
 # Prefixes of each scheme: begin, inside, end, single (IOB1 and IOB2 have no end or single).
 _PREFIXES = {
     "iob1": ("B", "I", None, None),
@@ -26,6 +34,21 @@ _PREFIXES = {
     "iobes": ("B", "I", "E", "S"),
     "bilou": ("B", "I", "L", "U"),
 }
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """Which tags may start or end a sentence and which may follow which (a scheme's rules),
+    as plain booleans: torch (crf.py) and numpy (numpy_tagger.py) turn them into penalties."""
+
+    start: Sequence[bool]  # (K,)
+    end: Sequence[bool]  # (K,)
+    transitions: Sequence[Sequence[bool]]  # (K, K), [from][to]
+
+    @classmethod
+    def everything(cls, n_tags: int) -> Allowed:
+        every = (True,) * n_tags
+        return cls(every, every, (every,) * n_tags)
 
 
 @dataclass(frozen=True)
@@ -133,10 +156,6 @@ def repair(tags: Sequence[str], scheme: str) -> list[str]:
 
 def allowed_transitions(labels: Sequence[str], scheme: str) -> Allowed:
     """Which label may start or end a sentence and which may follow which, under ``scheme``."""
-    import torch  # here, not at the top: the rest of this module serves eval without torch
-
-    from seqtag.crf import Allowed
-
     begin, inside, end, single = _PREFIXES[scheme]
     parsed = [split_tag(label) for label in labels]
     # A span continues with inside or end of its own type; it is closed after end or single.
@@ -167,10 +186,8 @@ def allowed_transitions(labels: Sequence[str], scheme: str) -> Allowed:
             return open_span and ka == kb
         return not open_span or scheme == "iob2"  # IOBES/BILOU: an open span must be closed
 
-    n = len(labels)
-    start = torch.tensor([may_start(p) for p, _ in parsed], dtype=torch.bool)
-    stop = torch.tensor([may_end(p) for p, _ in parsed], dtype=torch.bool)
-    transitions = torch.tensor(
-        [[may_follow(parsed[i], parsed[j]) for j in range(n)] for i in range(n)], dtype=torch.bool
+    return Allowed(
+        tuple(may_start(p) for p, _ in parsed),
+        tuple(may_end(p) for p, _ in parsed),
+        tuple(tuple(may_follow(a, b) for b in parsed) for a in parsed),
     )
-    return Allowed(start, stop, transitions)

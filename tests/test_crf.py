@@ -9,7 +9,8 @@ import math
 import pytest
 import torch
 
-from seqtag.crf import CRF, Allowed, log_partition, path_score, viterbi
+from seqtag.crf import CRF, log_partition, path_score, penalties, viterbi
+from seqtag.scheme import Allowed
 
 
 def random_crf(n_tags: int, seed: int, allowed: Allowed | None = None) -> CRF:
@@ -111,16 +112,12 @@ def test_viterbi_over_log_softmax_constrains_a_softmax_tagger():
     log_probs = torch.log_softmax(torch.tensor([[[0.0, 0.0, 5.0], [0.0, 0.0, 5.0]]]), dim=-1)
     mask = torch.ones(1, 2, dtype=torch.bool)
     free = Allowed.everything(3)
-    assert viterbi(
-        log_probs, mask, free.start_penalty(), free.end_penalty(), free.transition_penalty()
-    ) == [[2, 2]]
+    assert viterbi(log_probs, mask, *penalties(free)) == [[2, 2]]
     start = torch.tensor([True, True, False])
     transitions = torch.ones(3, 3, dtype=torch.bool)
     transitions[0, 2] = False  # O -> I-X
     iob2 = Allowed(start, torch.ones(3, dtype=torch.bool), transitions)
-    assert viterbi(
-        log_probs, mask, iob2.start_penalty(), iob2.end_penalty(), iob2.transition_penalty()
-    ) == [[1, 2]]
+    assert viterbi(log_probs, mask, *penalties(iob2)) == [[1, 2]]
 
 
 def test_the_crf_learns_a_transition_the_emissions_cannot_see():

@@ -6,7 +6,7 @@ from conftest import DATA
 
 from seqtag.batch import Batcher
 from seqtag.config import ModelConfig
-from seqtag.decode import FormVectors, Predictor
+from seqtag.decode import Predictor
 from seqtag.lines import open_lines
 from seqtag.model import Tagger
 from seqtag.read import Column, Sentence, read_conllu
@@ -42,7 +42,7 @@ def test_cached_predictions_match_the_model_across_calls_and_cache_resets(corpus
     model = untrained(vocabularies)
     batcher = Batcher(vocabularies)
     predict = Predictor(model, batcher, CPU, max_tokens=60)
-    predict.form_vectors = FormVectors(model.char_encoder, batcher, CPU, capacity)
+    predict.form_vectors.capacity = capacity
     unseen = [Sentence(["Zyzzyva", "blorped", "the", "qwxz", "."])]
     for chunk in (corpus[:40], corpus[40:], unseen, corpus[:10]):
         assert predict(chunk) == uncached_tags(model, batcher, chunk)
@@ -54,7 +54,7 @@ def test_one_sentence_with_more_forms_than_the_cache_holds(corpus):
     model = untrained(vocabularies)
     batcher = Batcher(vocabularies)
     predict = Predictor(model, batcher, CPU)
-    predict.form_vectors = FormVectors(model.char_encoder, batcher, CPU, capacity=5)
+    predict.form_vectors.capacity = 5
     long = [Sentence([f"w{i}" for i in range(40)])]
     assert predict(long) == uncached_tags(model, batcher, long)
     assert predict.form_vectors.rows == {}

@@ -3,7 +3,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from seqtag.rnn import BiRNN, from_bidirectional_names, reversal_index, reverse
+from seqtag.modelfile import from_bidirectional_names
+from seqtag.rnn import BiRNN, reversal_index, reverse
 
 
 def test_reversal_reverses_each_row_within_its_length_and_undoes_itself():

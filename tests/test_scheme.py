@@ -58,7 +58,7 @@ def test_encoded_spans_read_back_are_valid_and_allowed(case, scheme):
     assert allowed.start[index[tags[0]]]
     assert allowed.end[index[tags[-1]]]
     for a, b in itertools.pairwise(tags):
-        assert allowed.transitions[index[a], index[b]], (a, b, tags)
+        assert allowed.transitions[index[a]][index[b]], (a, b, tags)
 
 
 @settings(max_examples=300, deadline=None)
@@ -78,12 +78,12 @@ def test_allowed_transitions_forbid_exactly_the_invalid_pairs_in_iob2():
         (labels[i], labels[j])
         for i in range(len(labels))
         for j in range(len(labels))
-        if not allowed.transitions[i, j]
+        if not allowed.transitions[i][j]
     }
     assert ("O", "I-PER") in forbidden and ("B-LOC", "I-PER") in forbidden
     assert ("B-PER", "I-PER") not in forbidden and ("I-PER", "B-PER") not in forbidden
     assert all(b.startswith("I-") for _, b in forbidden)
-    assert [label for label, ok in zip(labels, allowed.start.tolist(), strict=True) if not ok] == [
+    assert [label for label, ok in zip(labels, allowed.start, strict=True) if not ok] == [
         "I-PER", "I-LOC", "I-ORG",
     ]  # fmt: skip
 
@@ -92,9 +92,9 @@ def test_iobes_must_close_what_it_opens():
     labels = labels_of("iobes")
     allowed = allowed_transitions(labels, "iobes")
     i = labels.index
-    assert not allowed.transitions[i("B-PER"), i("O")]
-    assert not allowed.transitions[i("I-PER"), i("S-LOC")]
-    assert allowed.transitions[i("E-PER"), i("S-LOC")]
+    assert not allowed.transitions[i("B-PER")][i("O")]
+    assert not allowed.transitions[i("I-PER")][i("S-LOC")]
+    assert allowed.transitions[i("E-PER")][i("S-LOC")]
     assert not allowed.end[i("B-PER")] and allowed.end[i("E-PER")]
 
 
