@@ -1,6 +1,7 @@
 """The command line through click's CliRunner (stdout and stderr apart) and through real pipes."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -375,8 +376,16 @@ def test_threads_sets_torchs_cpu_threads(tiny_model):
 
     before = torch.get_num_threads()
     try:
-        result = run("tag", "-m", tiny_model, "--threads", "2", "-f", "tsv", input="a b\n")
+        result = run("eval", "-m", tiny_model, "--threads", "2", DATA / "en_ewt-excerpt-dev.conllu")
         assert result.exit_code == 0, result.output
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_threads_sets_the_blas_threads_of_the_numpy_engine(tiny_model, monkeypatch):
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(variable, raising=False)
+    result = run("tag", "-m", tiny_model, "--threads", "3", "--device", "cpu", input="a b\n")
+    assert result.exit_code == 0, result.output
+    assert os.environ["OPENBLAS_NUM_THREADS"] == os.environ["OMP_NUM_THREADS"] == "3"

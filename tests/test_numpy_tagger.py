@@ -1,0 +1,156 @@
+"""The numpy engine computes what the torch model computes: same scores up to rounding, same
+tags, on every configuration; it reads the same model files and refuses damaged ones."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from conftest import DATA, ROOT
+
+from seqtag import SeqtagError, modelfile
+from seqtag.batch import Batcher
+from seqtag.config import ModelConfig, TrainConfig
+from seqtag.crf import penalties as torch_penalties
+from seqtag.crf import viterbi as torch_viterbi
+from seqtag.decode import Predictor
+from seqtag.lines import open_lines
+from seqtag.numpy_tagger import NumpyTagger, penalties, viterbi
+from seqtag.read import Column, Sentence, read_conllu
+from seqtag.scheme import allowed_transitions
+from seqtag.train import build_model
+from seqtag.vocab import Vocab, Vocabularies
+
+CPU = torch.device("cpu")
+SPAN_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+IOBES_LABELS = ["O"] + [f"{p}-{k}" for k in ("PER", "LOC") for p in "BIES"]
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[Sentence]:
+    path = str(DATA / "en_ewt-excerpt-train.conllu")
+    sentences = list(read_conllu(open_lines(path), Column.parse("upos")))[:60]
+    odd = [
+        Sentence(["Zyzzyva", "blorped", "", "q" * 90, "ĳ\u0301", "."]),  # unseen, empty, long
+        Sentence(["x"]),
+        Sentence([]),
+        Sentence(["the"] * 70),
+    ]
+    return sentences + odd
+
+
+def make_model(path, corpus, config: ModelConfig, labels: list[str] | None, seed: int):
+    """A model with random weights (the test compares engines, not accuracy), saved to path."""
+    vocabularies = Vocabularies.build([s for s in corpus if s.tags])
+    if labels is not None:
+        vocabularies = Vocabularies(vocabularies.words, vocabularies.chars, Vocab(labels, False))
+    torch.manual_seed(seed)
+    model = build_model(config, vocabularies)
+    with torch.no_grad():  # larger than the initial weights, so the scores spread out
+        for parameter in model.parameters():
+            parameter.mul_(3.0)
+    modelfile.save(path, model, vocabularies, "upos", TrainConfig(), {})
+    return path
+
+
+OUTPUTS = {
+    "softmax": (None, False, None),
+    "constrained iob2": ("iob2", False, SPAN_LABELS),
+    "crf iob2": ("iob2", True, SPAN_LABELS),
+    "crf iobes": ("iobes", True, IOBES_LABELS),
+    "crf, no scheme": (None, True, None),
+}
+
+
+@pytest.mark.parametrize(
+    ("rnn", "char", "layers", "output"),
+    list(itertools.product(["lstm", "gru"], [True, False], [1, 2], sorted(OUTPUTS))),
+)
+def test_numpy_and_torch_give_the_same_scores_and_tags(tmp_path, corpus, rnn, char, layers, output):
+    scheme, crf, labels = OUTPUTS[output]
+    config = ModelConfig(
+        rnn=rnn, layers=layers, hidden=12, word_dim=10, char=char, char_dim=6, char_hidden=7,
+        scheme=scheme, crf=crf,
+    )  # fmt: skip
+    path = make_model(tmp_path / "m.model", corpus, config, labels, seed=layers)
+    loaded = modelfile.load(path)
+    engine = NumpyTagger(modelfile.read_model(path), str(path), max_tokens=90)
+    expected = Predictor(loaded.model, Batcher(loaded.vocabularies), CPU, max_tokens=90)(corpus)
+    assert engine(corpus) == expected
+    assert engine(corpus[::-1]) == expected[::-1]  # another batching, a warm cache
+
+    some = [s for s in corpus if s.words][:12]
+    scores, lengths = engine.emissions(some)
+    with torch.inference_mode():
+        batch = Batcher(loaded.vocabularies).batch(some)
+        reference = loaded.model(batch).numpy()
+    mask = batch.mask.numpy()
+    assert lengths.tolist() == batch.lengths.tolist()
+    np.testing.assert_allclose(scores[mask], reference[mask], rtol=1e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("capacity", [1, 5, 30_000])
+def test_the_form_cache_never_changes_the_tags(tmp_path, corpus, capacity):
+    path = make_model(tmp_path / "m.model", corpus, ModelConfig(hidden=8, char_hidden=5), None, 1)
+    fresh = NumpyTagger(modelfile.read_model(path))
+    expected = fresh(corpus)
+    engine = NumpyTagger(modelfile.read_model(path))
+    engine.form_vectors.capacity = capacity
+    for chunk in (corpus[:30], corpus[30:], corpus[:7]):
+        start = corpus.index(chunk[0])
+        assert engine(chunk) == expected[start : start + len(chunk)]
+        assert len(engine.form_vectors.rows) <= capacity
+
+
+def test_viterbi_matches_torch_under_scheme_penalties():
+    rng = np.random.default_rng(0)
+    allowed = allowed_transitions(IOBES_LABELS, "iobes")
+    start, end, transitions = penalties(allowed)
+    K = len(IOBES_LABELS)
+    for B, T in [(1, 1), (3, 2), (7, 9)] * 10:
+        emissions = rng.normal(size=(B, T, K)).astype(np.float32) * 3
+        emissions[:, :, IOBES_LABELS.index("B-PER")] += 2  # tempts paths to end on an open span
+        lengths = rng.integers(1, T + 1, size=B)
+        lengths[0] = T
+        mask = np.arange(T)[None, :] < lengths[:, None]
+        expected = torch_viterbi(
+            torch.from_numpy(emissions), torch.from_numpy(mask), *torch_penalties(allowed)
+        )
+        assert viterbi(emissions, lengths, start, end, transitions) == expected
+
+
+def test_a_damaged_model_file_is_refused_with_its_name(tmp_path, corpus):
+    path = make_model(tmp_path / "m.model", corpus, ModelConfig(hidden=8, char_hidden=5), None, 1)
+    arrays = modelfile.read_model(path)
+    del arrays.weights["output.bias"]
+    with pytest.raises(SeqtagError, match=r"m.model.*weight output.bias missing"):
+        NumpyTagger(arrays, str(path))
+    arrays = modelfile.read_model(path)
+    arrays.weights["word_embed.weight"] = arrays.weights["word_embed.weight"][:-1]
+    with pytest.raises(SeqtagError, match=r"weight word_embed.weight has shape"):
+        NumpyTagger(arrays, str(path))
+
+
+def test_tag_on_the_cpu_never_imports_torch(tiny_model, tmp_path):
+    text = tmp_path / "in.txt"
+    text.write_text("The cat sat on the mat .\nIt slept .\n", encoding="utf-8")
+    script = (
+        "import sys\n"
+        "from seqtag.cli import main\n"
+        f"args = ['tag', '-m', {str(tiny_model)!r}, '-i', 'tokenized', '-f', 'tsv', "
+        f"'--device', 'cpu', {str(text)!r}]\n"
+        "try:\n"
+        "    main(args)\n"
+        "except SystemExit as end:\n"
+        "    assert end.code in (0, None), end.code\n"
+        "print('torch imported' if 'torch' in sys.modules else 'no torch', file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert done.stderr.strip().endswith("no torch")
+    assert done.stdout.count("\n\n") == 2  # two tagged sentences
