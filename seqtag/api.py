@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqtag import SeqtagError, modelfile
-from seqtag.batch import Batcher
-from seqtag.decode import Predictor
-from seqtag.device import resolve_device
+from seqtag.device import may_use_gpu, resolve_device
 from seqtag.read import Sentence
 from seqtag.tokenize import tokenize_text
 
@@ -31,15 +29,26 @@ class TaggedSentence:
 class Tagger:
     """A loaded model. Build it with ``Tagger.load(path)``."""
 
-    def __init__(self, loaded: modelfile.LoadedModel, device):
+    def __init__(self, loaded: modelfile.LoadedModel | modelfile.ModelArrays, predict):
         self._loaded = loaded
-        self._device = device
-        self._predict = Predictor(loaded.model, Batcher(loaded.vocabularies), device)
+        self._predict = predict
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Tagger:
-        target = resolve_device(device)
-        return cls(modelfile.load(path, target), target)
+        """``device``: cpu (numpy, as `seqtag tag` on the CPU: torch is not imported), cuda, or
+        auto (the GPU when there is one)."""
+        if may_use_gpu(device):
+            target = resolve_device(device)
+            if target.type != "cpu":
+                from seqtag.batch import Batcher
+                from seqtag.decode import Predictor
+
+                loaded = modelfile.load(path, target)
+                return cls(loaded, Predictor(loaded.model, Batcher(loaded.vocabularies), target))
+        from seqtag.numpy_tagger import NumpyTagger
+
+        arrays = modelfile.read_model(path)
+        return cls(arrays, NumpyTagger(arrays, str(path)))
 
     @property
     def column(self) -> str:

@@ -26,8 +26,6 @@ from seqtag.read import Sentence
 from seqtag.scheme import FORBIDDEN, Allowed, allowed_transitions
 from seqtag.vocab import Vocabularies
 
-CHAR_BATCH_FORMS = 256  # forms per character-encoder run, sorted by length: little padding
-
 
 class Recurrence:
     """Both directions of one LSTM or GRU layer, run together over time-major input.
@@ -69,9 +67,21 @@ class Recurrence:
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
         """inputs (2, T, B, D): the forward direction's, then the backward one's -> (2, T, B, H)."""
         _, T, B, D = inputs.shape
-        H, G = self.hidden, self.w_hh.shape[2]
-        from_inputs = np.matmul(inputs.reshape(2, T * B, D), self.w_ih).reshape(2, T, B, G)
-        from_inputs += self.bias[:, None, None, :]
+        projected = np.matmul(inputs.reshape(2, T * B, D), self.w_ih)
+        projected += self.bias[:, None, :]
+        return self.run(projected.reshape(2, T, B, -1))
+
+    def project(self, vectors: np.ndarray) -> np.ndarray:
+        """vectors (N, D) -> (2, N, G): each vector's input term for both directions, which
+        ``run`` takes instead of the inputs (computed once per distinct input)."""
+        projected = np.matmul(vectors, self.w_ih)
+        projected += self.bias[:, None, :]
+        return projected
+
+    def run(self, from_inputs: np.ndarray) -> np.ndarray:
+        """from_inputs (2, T, B, G), the projected inputs -> the hidden states (2, T, B, H)."""
+        _, T, B, G = from_inputs.shape
+        H = self.hidden
         out = np.empty((2, T, B, H), dtype=np.float32)
         state = np.zeros((2, B, H), dtype=np.float32)
         gates = np.empty((2, B, G), dtype=np.float32)
@@ -82,6 +92,31 @@ class Recurrence:
             step(from_inputs[:, t], previous, gates, state, scratch, out[:, t])
         return out
 
+    def final_states(self, inputs: np.ndarray, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The hidden state (2, B, H) after each sequence's last step, for sequences of ids
+        (2, T, B) (each direction's) whose input terms are rows of ``inputs`` (2, V, G), the
+        ``project`` of an embedding table. Sorted longest first: step t updates only the rows
+        still going, as a packed sequence does, so no step is spent on padding."""
+        _, T, B = ids.shape
+        H, G = self.hidden, inputs.shape[2]
+        hidden = np.zeros((2, B, H), dtype=np.float32)
+        state = np.zeros((2, B, H), dtype=np.float32)
+        from_input = np.empty((2, B, G), dtype=np.float32)
+        gates = np.empty((2, B, G), dtype=np.float32)
+        scratch = np.empty((2, B, H), dtype=np.float32)
+        step = self._lstm_step if self.kind == "lstm" else self._gru_step
+        going = np.searchsorted(-lengths, -np.arange(T), side="left")  # rows with length > t
+        for t in range(T):
+            n = int(going[t])
+            for direction in (0, 1):
+                np.take(
+                    inputs[direction], ids[direction, t, :n], axis=0, out=from_input[direction, :n]
+                )
+            h = hidden[:, :n]
+            step(from_input[:, :n], h, gates[:, :n], state[:, :n], scratch[:, :n], h)
+        return hidden
+
+    # One time step: the new hidden state goes to h_out, which may be h itself.
     def _lstm_step(self, from_input, h, gates, cell, scratch, h_out) -> None:
         H = self.hidden
         np.matmul(h, self.w_hh, out=gates)
@@ -191,13 +226,14 @@ class NumpyTagger:
         self.word_embed = weights["word_embed.weight"]
         self.form_vectors = None
         if config.char:
-            self.char_embed = weights["char_encoder.embed.weight"]
             prefix = "char_encoder.rnn."
             self.char_rnn = Recurrence(
                 "lstm",
                 _layer(weights, prefix, ""),
                 _layer(weights, prefix, "_reverse"),
             )
+            # The input term of every character, for both directions: (2, n_chars, 4C).
+            self.char_inputs = self.char_rnn.project(weights["char_encoder.embed.weight"])
             width = 2 * config.char_hidden
             self.form_vectors = FormVectors(
                 self._encode_forms, lambda rows: np.empty((rows, width), dtype=np.float32)
@@ -236,35 +272,37 @@ class NumpyTagger:
 
     def _encode_forms(self, forms: Sequence[str]) -> np.ndarray:
         """Character vectors (U, 2C) of word forms: the final states of both directions."""
-        vectors = np.empty((len(forms), 2 * self.config.char_hidden), dtype=np.float32)
         chars, lengths = self.batcher.spell_arrays(forms)
-        order = np.argsort(lengths, kind="stable")
-        for first in range(0, len(forms), CHAR_BATCH_FORMS):
-            picked = order[first : first + CHAR_BATCH_FORMS]
-            picked_lengths = lengths[picked]
-            steps = int(picked_lengths.max())
-            ids = chars[picked, :steps].T  # (L, U), time-major
-            rows = reversal_rows(picked_lengths, steps)
-            inputs = np.empty((2, steps, len(picked), self.char_embed.shape[1]), np.float32)
-            inputs[0] = self.char_embed[ids]
-            inputs[1] = self.char_embed[ids.reshape(-1)[rows].reshape(ids.shape)]
-            out = self.char_rnn(inputs)  # (2, L, U, C)
-            last = picked_lengths - 1
-            columns = np.arange(len(picked))
-            vectors[picked] = np.concatenate([out[0, last, columns], out[1, last, columns]], -1)
+        order = np.argsort(-lengths, kind="stable")  # longest first
+        chars, lengths = chars[order].T, lengths[order]  # (L, U), time-major
+        rows = reversal_rows(lengths, chars.shape[0])
+        ids = np.stack([chars, chars.reshape(-1)[rows].reshape(chars.shape)])  # (2, L, U)
+        final = self.char_rnn.final_states(self.char_inputs, ids, lengths)  # (2, U, C)
+        vectors = np.empty((len(forms), 2 * self.config.char_hidden), dtype=np.float32)
+        vectors[order] = np.concatenate([final[0], final[1]], axis=-1)
         return vectors
 
     def emissions(self, sentences: Sequence[Sentence]) -> tuple[np.ndarray, np.ndarray]:
         """Label scores (B, T, K) of non-empty sentences, and their lengths (B,)."""
         encoded = self.batcher.encode(sentences)
-        words, forms = encoded.words.T, encoded.forms.T  # (T, B), time-major
-        x = self.word_embed[words]
+        forms = encoded.forms.T  # (T, B), time-major: each token's row in encoded.spellings
+        rows = reversal_rows(encoded.lengths, forms.shape[0])
+        # The first layer's input term depends on the word form alone: computed once for each
+        # distinct form of the batch (about half as many as tokens), then spread to the tokens.
+        form_words = np.empty(len(encoded.spellings), dtype=np.int64)
+        form_words[encoded.forms[encoded.mask]] = encoded.words[encoded.mask]
+        vectors = self.word_embed[form_words]  # (U, W)
         if self.form_vectors is not None:
             spelled = self.form_vectors(encoded.spellings)  # (U, 2C)
-            x = np.concatenate([x, spelled[forms]], axis=-1)
-        rows = reversal_rows(encoded.lengths, words.shape[0])
-        for layer in self.layers:
-            out = layer(both_directions(x, rows))  # (2, T, B, H); backward still reversed
+            vectors = np.concatenate([vectors, spelled], axis=-1)
+        projected = self.layers[0].project(vectors)  # (2, U, G)
+        from_inputs = np.empty((2, *forms.shape, projected.shape[2]), dtype=np.float32)
+        from_inputs[0] = projected[0][forms]
+        from_inputs[1] = projected[1][forms.reshape(-1)[rows].reshape(forms.shape)]
+        out = self.layers[0].run(from_inputs)  # (2, T, B, H); backward still reversed
+        x = np.concatenate([out[0], reversed_within(out[1], rows)], axis=-1)
+        for layer in self.layers[1:]:
+            out = layer(both_directions(x, rows))
             x = np.concatenate([out[0], reversed_within(out[1], rows)], axis=-1)
         scores = x @ self.output_weight + self.output_bias  # (T, B, K)
         return scores.transpose(1, 0, 2), encoded.lengths

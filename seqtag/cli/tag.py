@@ -92,7 +92,10 @@ class _WholeSentences:
     "tag, blank line between sentences); jsonl (one object a sentence, with entity spans for "
     "an NER model) [default: columns for column input, else conllu].",
 )
-@device_option()
+@device_option(
+    "cpu: tag with numpy alone (torch is never imported, so a short job starts in a fraction of "
+    "a second); cuda: with torch on the GPU; auto: the GPU when there is one."
+)
 @threads_option
 @encoding_errors_option()
 def tag(
