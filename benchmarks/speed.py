@@ -20,7 +20,8 @@ Repeated measurements report the median. Parts, each optional:
         --udpipe-python /path/to/venv-with-ufal.udpipe/bin/python
 
 It prints a markdown table and writes speed.json and speed.md into --out, with the machine,
-Python and torch versions and thread counts.
+Python, torch and numpy versions and thread counts. On a machine without a GPU, `seqtag tag`
+runs on numpy (seqtag/numpy_tagger.py) and never imports torch; training always uses torch.
 """
 
 from __future__ import annotations
@@ -222,6 +223,7 @@ def part_rss(model: Path, work: Path, args) -> dict:
 
 
 def machine() -> dict:
+    import numpy
     import torch
 
     cpu = platform.processor() or platform.machine()
@@ -237,6 +239,7 @@ def machine() -> dict:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "torch": torch.__version__,
+        "numpy": numpy.__version__,  # `seqtag tag` on the CPU runs on numpy (numpy_tagger.py)
         "load_average_at_start": os.getloadavg()[0],
     }
 

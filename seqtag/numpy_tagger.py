@@ -9,6 +9,10 @@ Viterbi under the tag scheme, or the CRF's Viterbi).
 Each recurrent layer runs its two directions together, time-major and stacked: one matrix
 product per time step serves both. The LSTM's and GRU's sigmoid gates are computed with the
 same tanh as the rest, sigmoid(x) = (1 + tanh(x / 2)) / 2, the halving folded into the weights.
+Work that depends on a word form alone is done once per form: its character vector (cached
+across batches, as decode.Predictor does) and the first layer's input term (once per batch).
+The character encoder runs as a packed sequence would: longest form first, each step on the
+forms still going, so no step is spent on padding.
 """
 
 from __future__ import annotations
@@ -47,7 +51,6 @@ class Recurrence:
             sigmoid_rows = 2 * H
         scale = np.ones(len(order), dtype=np.float32)
         scale[:sigmoid_rows] = 0.5
-        self.sigmoid_rows = sigmoid_rows
 
         def prepared(weights: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
             w_ih = weights["weight_ih_l0"][order].T * scale  # (D, G)
@@ -337,9 +340,8 @@ def expected_shapes(config: ModelConfig, vocabularies: Vocabularies) -> dict[str
     n_labels = len(vocabularies.labels)
 
     def layer(prefix: str, suffix: str, gates: int, inputs: int, hidden: int) -> dict:
-        shapes = ((gates * hidden, inputs), (gates * hidden, hidden), (gates * hidden,)) + (
-            (gates * hidden,),
-        )
+        rows = gates * hidden
+        shapes = ((rows, inputs), (rows, hidden), (rows,), (rows,))
         return {f"{prefix}{n}{suffix}": s for n, s in zip(LAYER_WEIGHTS, shapes, strict=True)}
 
     shapes: dict[str, tuple] = {"word_embed.weight": (len(vocabularies.words), config.word_dim)}

@@ -154,3 +154,33 @@ def test_tag_on_the_cpu_never_imports_torch(tiny_model, tmp_path):
     )
     assert done.stderr.strip().endswith("no torch")
     assert done.stdout.count("\n\n") == 2  # two tagged sentences
+
+
+def test_a_model_file_of_seqtag_0_1_0_tags_the_same(tmp_path, corpus):
+    """0.1.0 wrote the sentence encoder under nn.LSTM(bidirectional=True)'s names."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    path = make_model(tmp_path / "new.model", corpus, ModelConfig(hidden=8, char_hidden=5), None, 2)
+    with safe_open(str(path), framework="numpy") as handle:
+        header = handle.metadata()
+    old_names = {}
+    for name, tensor in load_file(str(path)).items():
+        parts = name.split(".")  # rnn.forward_layers.0.weight_ih_l0
+        if parts[0] == "rnn":
+            reverse = "_reverse" if parts[1] == "backward_layers" else ""
+            name = f"rnn.{parts[3][:-1]}{parts[2]}{reverse}"  # rnn.weight_ih_l0(_reverse)
+        old_names[name] = tensor
+    assert "rnn.weight_hh_l0_reverse" in old_names
+    old = tmp_path / "old.model"
+    save_file(old_names, str(old), metadata=header)
+    expected = NumpyTagger(modelfile.read_model(path))(corpus)
+    assert NumpyTagger(modelfile.read_model(old))(corpus) == expected
+
+
+def test_a_truncated_model_file_is_refused_without_torch(tmp_path, corpus):
+    path = make_model(tmp_path / "m.model", corpus, ModelConfig(hidden=8, char_hidden=5), None, 1)
+    cut = tmp_path / "cut.model"
+    cut.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(SeqtagError, match="cut.model"):
+        NumpyTagger.load(str(cut))
