@@ -34,7 +34,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from itertools import cycle, islice
 from pathlib import Path
@@ -51,30 +50,46 @@ PARTS = ("train", "tag", "startup", "rss")
 ONE_LINE = "The quick brown fox jumped over the lazy dog near the river bank .\n"
 
 
+# Linux carries a process's memory high-water mark across fork and exec, so a child's peak RSS
+# as wait4 reports it is at least what its parent held when it forked: from this script (torch
+# and a corpus loaded) every figure had a floor of about 150 MB, which hid the numpy engine's
+# real peak. Each measured command is therefore started by this runner, a fresh Python that
+# holds almost nothing, and timed there.
+RUNNER = """
+import json, os, subprocess, sys, tempfile, time
+command, core = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+if core is not None:
+    os.sched_setaffinity(0, {core})
+with tempfile.TemporaryFile() as stderr:
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    stderr.seek(0)
+    message = stderr.read().decode(errors="replace")[-4000:]
+print(json.dumps({"seconds": seconds, "exit": os.waitstatus_to_exitcode(status),
+                  "peak_rss": usage.ru_maxrss * 1024, "stderr": message}))
+"""
+
+
 def run_process(
     command: list[str], stdin: Path | None = None, core: int | None = None
 ) -> tuple[float, int]:
-    """Run a whole process with stdout to /dev/null: (wall seconds, peak RSS in bytes).
-
-    Peak RSS comes from wait4 on this one child, so it is the child's own figure, not a maximum
-    over every child run so far."""
-
-    def pin() -> None:
-        if core is not None:
-            os.sched_setaffinity(0, {core})
-
+    """Run a whole process with stdout to /dev/null: (wall seconds, peak RSS in bytes), both
+    measured by RUNNER (the peak is the child's own, not a maximum over earlier runs)."""
     with open(stdin or os.devnull, "rb") as source:
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            command, stdin=source, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=pin
+        done = subprocess.run(
+            [sys.executable, "-c", RUNNER, json.dumps(command), json.dumps(core)],
+            stdin=source,
+            capture_output=True,
+            text=True,
         )
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - start
-    stderr = process.stderr.read().decode(errors="replace")
-    process.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed ({status}): {' '.join(command)}\n{stderr}")
-    return seconds, usage.ru_maxrss * 1024
+    if done.returncode != 0:
+        sys.exit(f"the benchmark runner failed: {done.stderr}")
+    result = json.loads(done.stdout)
+    if result["exit"] != 0:
+        sys.exit(f"failed ({result['exit']}): {' '.join(command)}\n{result['stderr']}")
+    return result["seconds"], result["peak_rss"]
 
 
 def median_of(runs: list[tuple[float, int]], words: int) -> dict:
