@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from seqtag.embeddings import lookup_key
 from seqtag.read import Sentence
 from seqtag.vocab import PAD, UNK, Vocabularies
 
@@ -37,6 +38,7 @@ class Encoded:
     lengths: np.ndarray  # (B,)
     mask: np.ndarray  # (B, T) True on real tokens
     tags: np.ndarray | None  # (B, T) label ids, IGNORE past each sentence's end
+    pretrained: np.ndarray | None = None  # (B, T) rows of the pretrained vectors (UNK: none)
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Batch:
     lengths: torch.Tensor  # (B,) on the CPU, as pack_padded_sequence wants
     mask: torch.Tensor  # (B, T) True on real tokens
     tags: torch.Tensor | None = None  # (B, T) label ids, IGNORE past each sentence's end
+    pretrained: torch.Tensor | None = None  # (B, T) rows of the pretrained vectors (UNK: none)
 
     def to(self, device: torch.device) -> Batch:
         move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
@@ -61,6 +64,7 @@ class Batch:
             self.lengths,
             move(self.mask),
             move(self.tags),
+            move(self.pretrained),
         )
 
 
@@ -125,7 +129,17 @@ class Batcher:
             encode_label = self.vocabularies.labels.encode
             tags = np.full(mask.shape, IGNORE, dtype=np.int64)
             tags[mask] = [encode_label(tag) for sentence in sentences for tag in sentence.tags]
-        return Encoded(words, list(row_of), forms, lengths, mask, tags)
+        pretrained = None
+        if self.vocabularies.pretrained is not None:
+            pretrained = np.full(mask.shape, PAD, dtype=np.int64)
+            pretrained[mask] = [self.pretrained_id(word) for word in tokens]
+        return Encoded(words, list(row_of), forms, lengths, mask, tags, pretrained)
+
+    def pretrained_id(self, word: str) -> int:
+        """The row of a word's pretrained vector: its own, its lowercase form's, or UNK (zeros)."""
+        vocab = self.vocabularies.pretrained
+        key = lookup_key(word, vocab.index)
+        return UNK if key is None else vocab.encode(key)
 
     def batch(
         self, sentences: Sequence[Sentence], with_tags: bool = False, with_chars: bool = True
@@ -146,6 +160,7 @@ class Batcher:
             tensor(encoded.lengths),
             tensor(encoded.mask),
             tensor(encoded.tags),
+            tensor(encoded.pretrained),
         )
 
 

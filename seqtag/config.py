@@ -16,6 +16,9 @@ from typing import Any
 from seqtag import SeqtagError
 
 RNN_TYPES = ("lstm", "gru")
+# Pretrained vectors kept from an --embeddings file: its first N (files list the most frequent
+# words first) plus those of every training word; 60 MB of model file at 300 dimensions.
+EMBEDDINGS_LIMIT = 50_000
 SCHEMES = ("iob1", "iob2", "iobes", "bilou")  # span tag schemes (seqtag.scheme implements them)
 
 
@@ -33,6 +36,8 @@ class ModelConfig:
     char_dim: int = 50  # character embedding size
     char_hidden: int = 100  # per direction, so each word gets a 200-dim character vector
     dropout: float = 0.33  # between every layer; the usual value for BiLSTM taggers on UD
+    # Size of the frozen pretrained word vectors (--embeddings) beside the trained ones; 0: none.
+    pretrained_dim: int = 0
     # Span labels (NER): the tag scheme of the training data, which decoding never breaks, and
     # whether a CRF scores whole tag sequences; both set from the data unless given.
     scheme: str | None = None  # iob1, iob2, iobes, bilou; None for labels that are not spans

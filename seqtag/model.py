@@ -48,12 +48,21 @@ class Tagger(nn.Module):
         n_chars: int,
         n_labels: int,
         allowed: Allowed | None = None,
+        n_pretrained: int = 0,
     ):
-        """``allowed``: the transitions the tag scheme permits (None: any label after any)."""
+        """``allowed``: the transitions the tag scheme permits (None: any label after any).
+        ``n_pretrained``: rows of the pretrained vectors (``config.pretrained_dim`` wide)."""
         super().__init__()
         self.config = config
         self.word_embed = nn.Embedding(n_words, config.word_dim, padding_idx=PAD)
         input_dim = config.word_dim
+        if config.pretrained_dim:
+            # Frozen, so words that never occur in training keep vectors that fit the rest:
+            # a buffer (saved with the weights), not a parameter the optimizer would move.
+            self.register_buffer(
+                "pretrained_vectors", torch.zeros(n_pretrained, config.pretrained_dim)
+            )
+            input_dim += config.pretrained_dim
         self.char_encoder: CharEncoder | None = None
         if config.char:
             self.char_encoder = CharEncoder(n_chars, config.char_dim, config.char_hidden)
@@ -73,6 +82,8 @@ class Tagger(nn.Module):
         """``spelled``: the character vectors (U, 2C) of ``batch.spellings`` when the caller
         has them already (inference caches them); otherwise they come from ``batch.chars``."""
         x = self.word_embed(batch.words)  # (B, T, W)
+        if self.config.pretrained_dim:
+            x = torch.cat([x, self.pretrained_vectors[batch.pretrained]], dim=-1)  # (B, T, W + P)
         if self.char_encoder is not None:
             if spelled is None:
                 spelled = self.char_encoder(batch.chars, batch.char_lengths)  # (U, 2C)

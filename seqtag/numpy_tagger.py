@@ -227,6 +227,7 @@ class NumpyTagger:
         self.max_tokens = max_tokens
         weights = _checked(arrays, source)
         self.word_embed = weights["word_embed.weight"]
+        self.pretrained = weights["pretrained_vectors"] if config.pretrained_dim else None
         self.form_vectors = None
         if config.char:
             prefix = "char_encoder.rnn."
@@ -295,6 +296,10 @@ class NumpyTagger:
         form_words = np.empty(len(encoded.spellings), dtype=np.int64)
         form_words[encoded.forms[encoded.mask]] = encoded.words[encoded.mask]
         vectors = self.word_embed[form_words]  # (U, W)
+        if self.pretrained is not None:
+            form_pretrained = np.empty(len(encoded.spellings), dtype=np.int64)
+            form_pretrained[encoded.forms[encoded.mask]] = encoded.pretrained[encoded.mask]
+            vectors = np.concatenate([vectors, self.pretrained[form_pretrained]], axis=-1)
         if self.form_vectors is not None:
             spelled = self.form_vectors(encoded.spellings)  # (U, 2C)
             vectors = np.concatenate([vectors, spelled], axis=-1)
@@ -346,6 +351,10 @@ def expected_shapes(config: ModelConfig, vocabularies: Vocabularies) -> dict[str
 
     shapes: dict[str, tuple] = {"word_embed.weight": (len(vocabularies.words), config.word_dim)}
     inputs = config.word_dim
+    if config.pretrained_dim:
+        n_pretrained = len(vocabularies.pretrained) if vocabularies.pretrained else 0
+        shapes["pretrained_vectors"] = (n_pretrained, config.pretrained_dim)
+        inputs += config.pretrained_dim
     if config.char:
         C = config.char_hidden
         shapes["char_encoder.embed.weight"] = (len(vocabularies.chars), config.char_dim)

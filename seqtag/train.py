@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -26,6 +26,9 @@ from seqtag.evaluate import accuracy, entity_f1
 from seqtag.model import Tagger
 from seqtag.read import Sentence
 from seqtag.vocab import UNK, Vocabularies
+
+if TYPE_CHECKING:
+    import numpy
 
 
 @dataclass
@@ -82,12 +85,18 @@ def build_model(config: ModelConfig, vocabularies: Vocabularies) -> Tagger:
         from seqtag.scheme import allowed_transitions
 
         allowed = allowed_transitions(vocabularies.labels.to_list(), config.scheme)
+    n_pretrained = 0
+    if config.pretrained_dim:
+        if vocabularies.pretrained is None:
+            raise SeqtagError("the model wants pretrained vectors but has no words for them")
+        n_pretrained = len(vocabularies.pretrained)
     return Tagger(
         config,
         len(vocabularies.words),
         len(vocabularies.chars),
         len(vocabularies.labels),
         allowed,
+        n_pretrained,
     )
 
 
@@ -102,6 +111,7 @@ def fit(
     on_batch: Callable[[int, int], None] | None = None,
     on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
     resume: dict[str, Any] | None = None,
+    pretrained: numpy.ndarray | None = None,
 ) -> TrainResult:
     """Train until ``patience`` epochs pass without a better dev score, the learning rate has
     been cut ``max_lr_decays`` times, or ``max_epochs``.
@@ -113,11 +123,17 @@ def fit(
     scheduler, every RNG, the reports so far), which refers to live tensors: store it (see
     seqtag.checkpoint) before the callback returns. Handing a stored state back as ``resume`` continues
     the run exactly as if it had never stopped (on CPU, given the same data and configs).
+
+    ``pretrained``: the table of pretrained vectors (rows as in ``vocabularies.pretrained``,
+    see embeddings.Vectors.model_table) when ``model_config.pretrained_dim`` asks for them.
     """
     torch.manual_seed(train_config.seed)
     order_rng = random.Random(train_config.seed)
     dropout_rng = torch.Generator().manual_seed(train_config.seed)
-    model = build_model(model_config, vocabularies).to(device)
+    model = build_model(model_config, vocabularies)
+    if pretrained is not None:
+        model.pretrained_vectors.copy_(torch.from_numpy(pretrained))
+    model = model.to(device)
     # fused: one kernel for the whole update instead of a dozen passes over every weight; on a
     # CPU the optimizer step drops from ~10% of training time to ~2%.
     optimizer = torch.optim.Adam(model.parameters(), lr=train_config.learning_rate, fused=True)

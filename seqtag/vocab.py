@@ -6,6 +6,7 @@ vocabularies as lists of strings (not pickled objects) is what makes the model f
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -63,6 +64,9 @@ class Vocabularies:
     words: Vocab
     chars: Vocab
     labels: Vocab
+    # Words that have a pretrained vector (--embeddings), in the order of the vectors' table;
+    # None when the model has none.
+    pretrained: Vocab | None = None
 
     @classmethod
     def build(cls, sentences: Iterable) -> Vocabularies:
@@ -75,12 +79,18 @@ class Vocabularies:
             Vocab(sorted(set(labels)), reserved=False),
         )
 
+    def with_pretrained(self, words: Iterable[str]) -> Vocabularies:
+        return dataclasses.replace(self, pretrained=Vocab(words))
+
     def to_dict(self) -> dict[str, list[str]]:
-        return {
+        data = {
             "words": self.words.to_list(),
             "chars": self.chars.to_list(),
             "labels": self.labels.to_list(),
         }
+        if self.pretrained is not None:
+            data["pretrained"] = self.pretrained.to_list()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, list[str]]) -> Vocabularies:
@@ -88,4 +98,5 @@ class Vocabularies:
             Vocab.from_list(data["words"]),
             Vocab.from_list(data["chars"]),
             Vocab.from_list(data["labels"], reserved=False),
+            Vocab.from_list(data["pretrained"]) if "pretrained" in data else None,
         )

@@ -28,7 +28,7 @@ from seqtag.cli.common import (
     tag_column_option,
     threads_option,
 )
-from seqtag.config import SCHEMES, ModelConfig, TrainConfig
+from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig
 from seqtag.read import Column
 
 _model_defaults = ModelConfig()
@@ -98,6 +98,22 @@ _train_defaults = TrainConfig()
     default=_model_defaults.word_dim,
     show_default=True,
     help="Word embedding size.",
+)
+@click.option(
+    "--embeddings",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Pretrained word vectors (word2vec/fastText text: .vec or .txt, or gzipped), kept "
+    "frozen beside the trained word embeddings: words absent from train but in the file are "
+    "known when tagging.",
+)
+@click.option(
+    "--embeddings-limit",
+    type=click.IntRange(1),
+    default=EMBEDDINGS_LIMIT,
+    show_default=True,
+    help="Vectors kept in the model: the file's first N (the most frequent) plus those of every "
+    "training word. Each adds 4 bytes per dimension to the model file.",
 )
 @click.option(
     "--char/--no-char",
@@ -274,6 +290,7 @@ def train(
     \b
       seqtag train train.conllu --dev dev.conllu -o upos.model
       seqtag train train.conllu --column xpos --rnn gru --no-char -o xpos.model
+      seqtag train train.conllu --embeddings cc.wo.300.vec.gz -o upos.model
       seqtag train train.conllu --column misc:NER --config configs/pos.toml -o ner.model
       seqtag train train.conllu --dev dev.conllu -o upos.model --checkpoint ckpt/
       seqtag train --resume ckpt/
@@ -284,6 +301,7 @@ def train(
     from seqtag.vocab import Vocabularies
 
     console = stderr_console(quiet)
+    embeddings, embeddings_limit = options.pop("embeddings"), options.pop("embeddings_limit")
     resumed = None
     if resume_dir is not None:
         resumed = checkpoint.load(resume_dir)
@@ -292,6 +310,8 @@ def train(
         column, options = run["column"], run["options"]
         input_format, tag_column = run["input_format"], run["tag_column"]
         repair = run["repair"]
+        embeddings = run.get("embeddings")
+        embeddings_limit = run.get("embeddings_limit", EMBEDDINGS_LIMIT)
         checkpoint_dir = checkpoint_dir or resume_dir
     elif train_file is None or output is None:
         raise click.UsageError("give TRAIN.conllu and -o/--output (or --resume DIR)")
@@ -330,8 +350,14 @@ def train(
         scheme=scheme,
         crf=requested_crf if requested_crf is not None else scheme is not None,
     )
+    pretrained = None
     if resumed is None:
         vocabularies = Vocabularies.build(train_set)
+        if embeddings is not None:
+            vocabularies, pretrained = _read_embeddings(
+                embeddings, embeddings_limit, vocabularies, train_set, console
+            )
+            model_config = dataclasses.replace(model_config, pretrained_dim=pretrained.shape[1])
     else:
         if digest != resumed["run"]["data_digest"]:
             raise SeqtagError(
@@ -365,6 +391,8 @@ def train(
             "input_format": input_format,
             "tag_column": tag_column,
             "repair": repair,
+            "embeddings": str(Path(embeddings).resolve()) if embeddings else None,
+            "embeddings_limit": embeddings_limit,
             "options": {**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)},
             "data_digest": digest,
         }
@@ -423,6 +451,7 @@ def train(
                 on_batch,
                 on_checkpoint=save_checkpoint,
                 resume=resumed["training"] if resumed is not None else None,
+                pretrained=pretrained,
             )
     finally:
         if bar is not None:
@@ -445,6 +474,7 @@ def train(
             "train_sentences": len(train_set),
             "train_words": words,
             "dev_source": dev_source,
+            "embeddings": embeddings,
             "training_seconds": round(result.epochs[-1].elapsed, 1),
             "interrupted": result.interrupted,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -491,12 +521,17 @@ def _resumed_run(ctx: click.Context, resumed: dict, resume_dir: str) -> dict:
     recorded.update(
         input_format=run["input_format"], tag_column=run["tag_column"], repair=run["repair"]
     )
+    # Runs from before --embeddings existed had none.
+    recorded.update(
+        embeddings=run.get("embeddings"),
+        embeddings_limit=run.get("embeddings_limit", EMBEDDINGS_LIMIT),
+    )
     for name in ("train_file", "dev_file", "output"):
         recorded[name] = run[name]
     for name, value in ctx.params.items():
         if name in _RESUME_FREE or ctx.get_parameter_source(name) not in _EXPLICIT:
             continue
-        if name in ("train_file", "dev_file", "output") and value not in (None, "-"):
+        if name in ("train_file", "dev_file", "output", "embeddings") and value not in (None, "-"):
             value = str(Path(value).resolve())
         if value != recorded.get(name):
             option = _OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
@@ -505,6 +540,21 @@ def _resumed_run(ctx: click.Context, resumed: dict, resume_dir: str) -> dict:
                 "--resume goes on with the run's own settings (leave the option out)"
             )
     return run
+
+
+def _read_embeddings(path: str, limit: int, vocabularies, train_set, console):
+    """The vocabularies with the pretrained words added, and the vectors' table."""
+    from seqtag.embeddings import lookup_key, read_vectors
+
+    words = {word for sentence in train_set for word in sentence.words}
+    vectors = read_vectors(path, limit, words | {word.lower() for word in words})
+    known = set(vectors.words)
+    covered = sum(lookup_key(word, known) is not None for word in words)
+    console.print(
+        f"Pretrained vectors: {len(vectors.words)} words of {vectors.dimension} dimensions from "
+        f"{path}; {covered} of the {len(words)} training word forms have one."
+    )
+    return vocabularies.with_pretrained(vectors.words), vectors.model_table()
 
 
 def _data_digest(*datasets) -> str:
