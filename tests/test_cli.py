@@ -371,12 +371,20 @@ def test_ctrl_c_or_sigterm_saves_the_best_model_so_far(tmp_path, signal_name, st
     assert metadata["interrupted"] is True and metadata["epochs_run"] >= 2
 
 
-def test_threads_sets_torchs_cpu_threads(tiny_model):
+def test_threads_sets_torchs_cpu_threads(tmp_path):
     import torch
 
     before = torch.get_num_threads()
     try:
-        result = run("eval", "-m", tiny_model, "--threads", "2", DATA / "en_ewt-excerpt-dev.conllu")
+        args = ["--max-epochs", "1", "--threads", "2"]
+        result = run(
+            "train",
+            DATA / "en_ewt-excerpt-dev.conllu",
+            "-o",
+            tmp_path / "m.model",
+            *TINY_OPTIONS,
+            *args,
+        )
         assert result.exit_code == 0, result.output
         assert torch.get_num_threads() == 2
     finally:

@@ -8,12 +8,13 @@ import json
 import click
 
 from seqtag.cli.common import (
+    TAGGING_DEVICE_HELP,
     device_option,
     encoding_errors_option,
     input_format_option,
+    load_predictor,
     model_option,
     read_labeled,
-    resolve_device_and_threads,
     tag_column_option,
     threads_option,
 )
@@ -45,7 +46,7 @@ from seqtag.read import Column
     help="With --pred: training file whose words count as known, for the known/unseen split.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-@device_option()
+@device_option(TAGGING_DEVICE_HELP)
 @threads_option
 @encoding_errors_option()
 def evaluate(
@@ -85,12 +86,7 @@ def evaluate(
     if train_file and not pred_file:
         raise click.UsageError("--train goes with --pred; a model knows its own training words")
     if model_file:
-        from seqtag import modelfile
-        from seqtag.batch import Batcher
-        from seqtag.decode import predict
-
-        target = resolve_device_and_threads(device, threads)
-        loaded = modelfile.load(model_file, target)
+        loaded, predict = load_predictor(model_file, device, threads)
         if column is not None and column != loaded.column:
             raise click.UsageError(
                 f"the model tags column {loaded.column}; --column {column} would score it "
@@ -98,7 +94,7 @@ def evaluate(
             )
         parsed_column = Column.parse(loaded.column)
         gold, gold_format = read(gold_file)
-        predicted = predict(loaded.model, Batcher(loaded.vocabularies), gold, target)
+        predicted = predict(gold)
         is_known = loaded.vocabularies.words.__contains__
         known_labels = loaded.vocabularies.labels.to_list()
     else:

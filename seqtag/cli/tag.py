@@ -4,7 +4,6 @@ SIGTERM ends the output after the last whole sentence."""
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import sys
 
@@ -12,10 +11,11 @@ import click
 
 from seqtag.cli.common import (
     INPUT_FORMATS,
+    TAGGING_DEVICE_HELP,
     device_option,
     encoding_errors_option,
+    load_predictor,
     model_option,
-    resolve_device_and_threads,
     tag_column_option,
     threads_option,
 )
@@ -92,10 +92,7 @@ class _WholeSentences:
     "tag, blank line between sentences); jsonl (one object a sentence, with entity spans for "
     "an NER model) [default: columns for column input, else conllu].",
 )
-@device_option(
-    "cpu: tag with numpy alone (torch is never imported, so a short job starts in a fraction of "
-    "a second); cuda: with torch on the GPU; auto: the GPU when there is one."
-)
+@device_option(TAGGING_DEVICE_HELP)
 @threads_option
 @encoding_errors_option()
 def tag(
@@ -120,14 +117,10 @@ def tag(
       seqtag tag -m upos.model -i conllu test.conllu > tagged.conllu
       seqtag tag -m ner.model -i columns test.txt > tagged.txt
     """
-    from seqtag.device import may_use_gpu
     from seqtag.tokenize import split_sentences
     from seqtag.write import write_sentence
 
-    if may_use_gpu(device):
-        loaded, predict = _torch_predictor(model_file, device, threads)
-    else:
-        loaded, predict = _numpy_predictor(model_file, threads)
+    loaded, predict = load_predictor(model_file, device, threads)
     column = Column.parse(loaded.column)
     lines = open_lines(input_file, encoding_errors)
     if tag_column is not None and input_format not in COLUMN_LAYOUTS:
@@ -164,33 +157,3 @@ def tag(
                 flush(chunk)
                 chunk = []
         flush(chunk)
-
-
-def _numpy_predictor(model_file: str, threads: int | None):
-    """The CPU engine: numpy only, so a short run never pays the ~2 s of importing torch."""
-    if threads is not None:
-        # Read by numpy's BLAS when it loads, which is below (unless it is loaded already).
-        for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[variable] = str(threads)
-    from seqtag.modelfile import read_model
-    from seqtag.numpy_tagger import NumpyTagger
-
-    arrays = read_model(model_file)
-    return arrays, NumpyTagger(arrays, model_file)
-
-
-def _torch_predictor(model_file: str, device: str, threads: int | None):
-    """torch, for a GPU; on a machine where torch finds none, the numpy engine after all."""
-    # oneDNN keeps a compiled kernel for each batch shape it meets (1024 by default), and a
-    # long stream meets thousands: peak memory grew by 126 MB over 1,000,000 lines. A small
-    # cache keeps it flat, at no measurable cost in speed. Set before torch is imported.
-    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
-    from seqtag import modelfile
-    from seqtag.batch import Batcher
-    from seqtag.decode import Predictor
-
-    target = resolve_device_and_threads(device, threads)
-    if target.type == "cpu":
-        return _numpy_predictor(model_file, threads)
-    loaded = modelfile.load(model_file, target)
-    return loaded, Predictor(loaded.model, Batcher(loaded.vocabularies), target)
