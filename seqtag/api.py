@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqtag import SeqtagError, modelfile
-from seqtag.device import may_use_gpu, resolve_device
+from seqtag.decode import load_predictor
 from seqtag.read import Sentence
 from seqtag.tokenize import tokenize_text
 
@@ -37,18 +37,7 @@ class Tagger:
     def load(cls, path: str | Path, device: str = "auto") -> Tagger:
         """``device``: cpu (numpy, as `seqtag tag` on the CPU: torch is not imported), cuda, or
         auto (the GPU when there is one)."""
-        if may_use_gpu(device):
-            target = resolve_device(device)
-            if target.type != "cpu":
-                from seqtag.batch import Batcher
-                from seqtag.decode import Predictor
-
-                loaded = modelfile.load(path, target)
-                return cls(loaded, Predictor(loaded.model, Batcher(loaded.vocabularies), target))
-        from seqtag.numpy_tagger import NumpyTagger
-
-        arrays = modelfile.read_model(path)
-        return cls(arrays, NumpyTagger(arrays, str(path)))
+        return cls(*load_predictor(path, device))
 
     @property
     def column(self) -> str:

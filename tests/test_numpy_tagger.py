@@ -184,3 +184,19 @@ def test_a_truncated_model_file_is_refused_without_torch(tmp_path, corpus):
     cut.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(SeqtagError, match="cut.model"):
         NumpyTagger.load(str(cut))
+
+
+def test_the_python_api_on_the_cpu_never_imports_torch(tiny_model):
+    script = (
+        "import sys\n"
+        "from seqtag import Tagger\n"
+        f"tagger = Tagger.load({str(tiny_model)!r}, device='cpu')\n"
+        "print(tagger.tag([['The', 'cat', 'sat', '.']]), tagger.column)\n"
+        "print('torch imported' if 'torch' in sys.modules else 'no torch')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    tags, imported = done.stdout.strip().splitlines()
+    assert imported == "no torch"
+    assert tags.endswith(" upos") and tags.count("'") == 8  # four tags

@@ -6,8 +6,6 @@ torch is imported only inside the functions that need it, so importing this modu
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from seqtag.config import load_toml
@@ -38,36 +36,6 @@ def resolve_device_and_threads(name: str, threads: int | None):
 
     set_threads(threads)
     return resolve_device(name)
-
-
-def load_predictor(model_file: str, device: str, threads: int | None):
-    """(the model file's contents, a function from sentences to tags), on the engine --device
-    asks for: numpy when no GPU could be used (torch is then never imported), else torch.
-    ``tag`` and ``eval -m`` share it, so eval scores exactly what tag writes."""
-    from seqtag.device import may_use_gpu
-
-    if may_use_gpu(device):
-        # oneDNN keeps a compiled kernel for each batch shape it meets (1024 by default), and
-        # a long stream meets thousands: peak memory grew by 126 MB over 1,000,000 lines. A
-        # small cache keeps it flat, at no measurable cost in speed. Set before torch loads.
-        os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
-        from seqtag import modelfile
-        from seqtag.batch import Batcher
-        from seqtag.decode import Predictor
-
-        target = resolve_device_and_threads(device, threads)
-        if target.type != "cpu":
-            loaded = modelfile.load(model_file, target)
-            return loaded, Predictor(loaded.model, Batcher(loaded.vocabularies), target)
-    if threads is not None:
-        # Read by numpy's BLAS when it loads, which is below (unless it is loaded already).
-        for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[variable] = str(threads)
-    from seqtag.modelfile import read_model
-    from seqtag.numpy_tagger import NumpyTagger
-
-    arrays = read_model(model_file)
-    return arrays, NumpyTagger(arrays, model_file)
 
 
 # --device of the commands that tag with a saved model (tag, eval -m).

@@ -12,7 +12,6 @@ from seqtag.cli.common import (
     device_option,
     encoding_errors_option,
     input_format_option,
-    load_predictor,
     model_option,
     read_labeled,
     tag_column_option,
@@ -86,6 +85,8 @@ def evaluate(
     if train_file and not pred_file:
         raise click.UsageError("--train goes with --pred; a model knows its own training words")
     if model_file:
+        from seqtag.decode import load_predictor
+
         loaded, predict = load_predictor(model_file, device, threads)
         if column is not None and column != loaded.column:
             raise click.UsageError(

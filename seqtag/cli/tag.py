@@ -14,7 +14,6 @@ from seqtag.cli.common import (
     TAGGING_DEVICE_HELP,
     device_option,
     encoding_errors_option,
-    load_predictor,
     model_option,
     tag_column_option,
     threads_option,
@@ -117,6 +116,7 @@ def tag(
       seqtag tag -m upos.model -i conllu test.conllu > tagged.conllu
       seqtag tag -m ner.model -i columns test.txt > tagged.txt
     """
+    from seqtag.decode import load_predictor
     from seqtag.tokenize import split_sentences
     from seqtag.write import write_sentence
 
