@@ -105,6 +105,11 @@ def main() -> None:
     parser.add_argument("languages", nargs="*", default=list(LANGUAGES), help="default: all ten")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "masakhaner")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="train nothing: write the tables from the runs already recorded in --out",
+    )
     args = parser.parse_args(argv)
     if not MASAKHANER.is_dir():
         sys.exit(f"no MasakhaNER data at {MASAKHANER}")
@@ -114,9 +119,17 @@ def main() -> None:
     if "--repair" not in extra:
         extra = ["--repair", *extra]
     args.out.mkdir(parents=True, exist_ok=True)
-    records = [
-        run_one(lang, seed, args.out, extra) for lang in args.languages for seed in args.seeds
-    ]
+    if args.report:
+        records = [
+            json.loads((args.out / f"{lang}-seed{seed}.json").read_text())
+            for lang in args.languages
+            for seed in args.seeds
+            if (args.out / f"{lang}-seed{seed}.json").exists()
+        ]
+    else:
+        records = [
+            run_one(lang, seed, args.out, extra) for lang in args.languages for seed in args.seeds
+        ]
     markdown, summary = table(records)
     (args.out / "results.md").write_text(markdown)
     (args.out / "results.json").write_text(
