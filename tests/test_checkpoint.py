@@ -129,7 +129,9 @@ def test_resuming_a_finished_run_trains_no_more(tmp_path):
 
 def _train_args(out: Path, *extra: str) -> list[str]:
     tiny = list(TINY_OPTIONS)
-    tiny[tiny.index("--max-epochs") + 1] = "4"
+    # Six epochs that always all run: the killed run must still be going when the test reads
+    # "epoch 2" from the pipe, even on a loaded machine where the child gets ahead of it.
+    tiny[tiny.index("--max-epochs") + 1] = "6"
     return [
         "train",
         str(TRAIN),
@@ -139,7 +141,9 @@ def _train_args(out: Path, *extra: str) -> list[str]:
         str(out),
         *tiny,
         "--patience",
-        "4",
+        "6",
+        "--max-lr-decays",
+        "0",
         "--threads",  # one thread in process and in the subprocess: the same float sums
         "1",
         *extra,
