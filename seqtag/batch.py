@@ -131,8 +131,10 @@ class Batcher:
             tags[mask] = [encode_label(tag) for sentence in sentences for tag in sentence.tags]
         pretrained = None
         if self.vocabularies.pretrained is not None:
+            # Looked up once per distinct form (two dict lookups each), then spread to tokens.
+            form_rows = np.array([self.pretrained_id(form) for form in row_of], dtype=np.int64)
             pretrained = np.full(mask.shape, PAD, dtype=np.int64)
-            pretrained[mask] = [self.pretrained_id(word) for word in tokens]
+            pretrained[mask] = form_rows[forms[mask]]
         return Encoded(words, list(row_of), forms, lengths, mask, tags, pretrained)
 
     def pretrained_id(self, word: str) -> int:

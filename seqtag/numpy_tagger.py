@@ -268,12 +268,6 @@ class NumpyTagger:
             self.decoding = penalties(allowed)
             self.log_probabilities = True
 
-    @classmethod
-    def load(cls, path: str) -> NumpyTagger:
-        from seqtag.modelfile import read_model
-
-        return cls(read_model(path), str(path))
-
     def _encode_forms(self, forms: Sequence[str]) -> np.ndarray:
         """Character vectors (U, 2C) of word forms: the final states of both directions."""
         chars, lengths = self.batcher.spell_arrays(forms)
