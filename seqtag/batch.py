@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from seqtag.affixes import affix_keys
 from seqtag.embeddings import lookup_key
 from seqtag.read import Sentence
 from seqtag.vocab import PAD, UNK, Vocabularies
@@ -39,6 +40,7 @@ class Encoded:
     mask: np.ndarray  # (B, T) True on real tokens
     tags: np.ndarray | None  # (B, T) label ids, IGNORE past each sentence's end
     pretrained: np.ndarray | None = None  # (B, T) rows of the pretrained vectors (UNK: none)
+    affixes: np.ndarray | None = None  # (U, 2N) affix ids of each distinct form (--affixes N)
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Batch:
     mask: torch.Tensor  # (B, T) True on real tokens
     tags: torch.Tensor | None = None  # (B, T) label ids, IGNORE past each sentence's end
     pretrained: torch.Tensor | None = None  # (B, T) rows of the pretrained vectors (UNK: none)
+    affixes: torch.Tensor | None = None  # (U, 2N) affix ids of each of `spellings`
 
     def to(self, device: torch.device) -> Batch:
         move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
@@ -65,6 +68,7 @@ class Batch:
             move(self.mask),
             move(self.tags),
             move(self.pretrained),
+            move(self.affixes),
         )
 
 
@@ -78,9 +82,14 @@ def spell(word: str) -> str:
 class Batcher:
     """Turns lists of sentences into Batches with the model's vocabularies."""
 
-    def __init__(self, vocabularies: Vocabularies):
+    def __init__(self, vocabularies: Vocabularies, affix_length: int = 0):
+        """``affix_length``: the model's --affixes (its vocabularies must then have affixes)."""
+        if affix_length and vocabularies.affixes is None:
+            raise ValueError("affix embeddings need an affix vocabulary")
         self.vocabularies = vocabularies
+        self.affix_length = affix_length
         self._spelled: dict[str, list[int]] = {}  # bounded cache of character ids per form
+        self._affixed: dict[str, list[int]] = {}  # the same for affix ids
 
     def char_ids(self, form: str) -> list[int]:
         """The character ids of a word form (the ids of its ``spell``), cached."""
@@ -92,6 +101,17 @@ class Batcher:
             # An empty token (column files have them: " O") is spelled as one unknown
             # character, since the character encoder needs at least one step.
             ids = self._spelled[form] = [encode(char) for char in spell(form)] or [UNK]
+        return ids
+
+    def affix_ids(self, form: str) -> list[int]:
+        """The ids of a word form's affix keys (seqtag.affixes), cached."""
+        ids = self._affixed.get(form)
+        if ids is None:
+            if len(self._affixed) > 50_000:
+                self._affixed.clear()
+            vocab = self.vocabularies.affixes
+            length = self.affix_length
+            ids = self._affixed[form] = [vocab.encode(key) for key in affix_keys(form, length)]
         return ids
 
     def spell_arrays(self, forms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +155,10 @@ class Batcher:
             form_rows = np.array([self.pretrained_id(form) for form in row_of], dtype=np.int64)
             pretrained = np.full(mask.shape, PAD, dtype=np.int64)
             pretrained[mask] = form_rows[forms[mask]]
-        return Encoded(words, list(row_of), forms, lengths, mask, tags, pretrained)
+        affixes = None
+        if self.affix_length:
+            affixes = np.array([self.affix_ids(form) for form in row_of], dtype=np.int64)
+        return Encoded(words, list(row_of), forms, lengths, mask, tags, pretrained, affixes)
 
     def pretrained_id(self, word: str) -> int:
         """The row of a word's pretrained vector: its own, its lowercase form's, or UNK (zeros)."""
@@ -163,6 +186,7 @@ class Batcher:
             tensor(encoded.mask),
             tensor(encoded.tags),
             tensor(encoded.pretrained),
+            tensor(encoded.affixes),
         )
 
 

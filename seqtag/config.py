@@ -35,6 +35,10 @@ class ModelConfig:
     char: bool = True  # character BiLSTM: the main source of accuracy on unseen words
     char_dim: int = 50  # character embedding size
     char_hidden: int = 100  # per direction, so each word gets a 200-dim character vector
+    # Embeddings of each word's lowercased prefixes and suffixes of 1..affixes characters
+    # (seqtag.affixes), affix_dim wide each; 0: none.
+    affixes: int = 0
+    affix_dim: int = 20
     dropout: float = 0.33  # between every layer; the usual value for BiLSTM taggers on UD
     # Size of the frozen pretrained word vectors (--embeddings) beside the trained ones; 0: none.
     pretrained_dim: int = 0

@@ -146,7 +146,9 @@ def load_predictor(path: str | Path, device: str = "auto", threads: int | None =
         target = resolve_device(device)
         if target.type != "cpu":
             loaded = modelfile.load(path, target)
-            return loaded, Predictor(loaded.model, Batcher(loaded.vocabularies), target)
+            return loaded, Predictor(
+                loaded.model, Batcher(loaded.vocabularies, loaded.model.config.affixes), target
+            )
     if threads is not None:
         # Read by numpy's BLAS when it loads, which is below (unless it is loaded already).
         for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):

@@ -49,9 +49,11 @@ class Tagger(nn.Module):
         n_labels: int,
         allowed: Allowed | None = None,
         n_pretrained: int = 0,
+        n_affixes: int = 0,
     ):
         """``allowed``: the transitions the tag scheme permits (None: any label after any).
-        ``n_pretrained``: rows of the pretrained vectors (``config.pretrained_dim`` wide)."""
+        ``n_pretrained``: rows of the pretrained vectors (``config.pretrained_dim`` wide).
+        ``n_affixes``: size of the affix vocabulary (with ``config.affixes``)."""
         super().__init__()
         self.config = config
         self.word_embed = nn.Embedding(n_words, config.word_dim, padding_idx=PAD)
@@ -67,6 +69,10 @@ class Tagger(nn.Module):
         if config.char:
             self.char_encoder = CharEncoder(n_chars, config.char_dim, config.char_hidden)
             input_dim += self.char_encoder.output_dim
+        self.affix_embed: nn.Embedding | None = None
+        if config.affixes:
+            self.affix_embed = nn.Embedding(n_affixes, config.affix_dim, padding_idx=PAD)
+            input_dim += 2 * config.affixes * config.affix_dim
         self.dropout = nn.Dropout(config.dropout)
         self.rnn = BiRNN(config.rnn, input_dim, config.hidden, config.layers, config.dropout)
         self.output = nn.Linear(2 * config.hidden, n_labels)
@@ -88,6 +94,11 @@ class Tagger(nn.Module):
             if spelled is None:
                 spelled = self.char_encoder(batch.chars, batch.char_lengths)  # (U, 2C)
             x = torch.cat([x, spelled[batch.forms]], dim=-1)  # (B, T, W + 2C)
+        if self.affix_embed is not None:
+            if batch.affixes is None:
+                raise ValueError("the model has affix embeddings: batch with Batcher(.., affixes)")
+            affixed = self.affix_embed(batch.affixes).flatten(1)  # (U, 2N x A)
+            x = torch.cat([x, affixed[batch.forms]], dim=-1)
         x = self.dropout(x)
         h = self.rnn(x, batch.lengths)  # (B, T, 2H), not zero past each sentence's end
         return self.output(self.dropout(h))  # (B, T, K)

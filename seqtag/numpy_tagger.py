@@ -3,8 +3,8 @@
 Importing torch takes about two seconds, most of what tagging one line from a cold start costs;
 numpy imports in a tenth of that. `seqtag tag` uses this on the CPU and torch on a GPU. The
 values are torch's up to float rounding (tests compare the two on every configuration): the same
-word embeddings, character BiLSTM, sentence BiLSTM or BiGRU, output layer and decoding (argmax,
-Viterbi under the tag scheme, or the CRF's Viterbi).
+word embeddings, character BiLSTM, affix embeddings, sentence BiLSTM or BiGRU, output layer
+and decoding (argmax, Viterbi under the tag scheme, or the CRF's Viterbi).
 
 Each recurrent layer runs its two directions together, time-major and stacked: one matrix
 product per time step serves both. The LSTM's and GRU's sigmoid gates are computed with the
@@ -222,12 +222,13 @@ class NumpyTagger:
     ):
         """``source``: the model file's name, for error messages."""
         self.config = config = arrays.model_config
-        self.batcher = Batcher(arrays.vocabularies)
+        self.batcher = Batcher(arrays.vocabularies, config.affixes)
         self.labels = arrays.vocabularies.labels
         self.max_tokens = max_tokens
         weights = _checked(arrays, source)
         self.word_embed = weights["word_embed.weight"]
         self.pretrained = weights["pretrained_vectors"] if config.pretrained_dim else None
+        self.affix_embed = weights["affix_embed.weight"] if config.affixes else None
         self.form_vectors = None
         if config.char:
             prefix = "char_encoder.rnn."
@@ -297,6 +298,9 @@ class NumpyTagger:
         if self.form_vectors is not None:
             spelled = self.form_vectors(encoded.spellings)  # (U, 2C)
             vectors = np.concatenate([vectors, spelled], axis=-1)
+        if self.affix_embed is not None:
+            affixed = self.affix_embed[encoded.affixes]  # (U, 2N, A)
+            vectors = np.concatenate([vectors, affixed.reshape(len(affixed), -1)], axis=-1)
         projected = self.layers[0].project(vectors)  # (2, U, G)
         from_inputs = np.empty((2, *forms.shape, projected.shape[2]), dtype=np.float32)
         from_inputs[0] = projected[0][forms]
@@ -355,6 +359,10 @@ def expected_shapes(config: ModelConfig, vocabularies: Vocabularies) -> dict[str
         for suffix in ("", "_reverse"):
             shapes |= layer("char_encoder.rnn.", suffix, 4, config.char_dim, C)
         inputs += 2 * C
+    if config.affixes:
+        n_affixes = len(vocabularies.affixes) if vocabularies.affixes else 0
+        shapes["affix_embed.weight"] = (n_affixes, config.affix_dim)
+        inputs += 2 * config.affixes * config.affix_dim
     gates = 4 if config.rnn == "lstm" else 3
     for depth in range(config.layers):
         for direction in ("forward", "backward"):

@@ -90,6 +90,11 @@ def build_model(config: ModelConfig, vocabularies: Vocabularies) -> Tagger:
         if vocabularies.pretrained is None:
             raise SeqtagError("the model wants pretrained vectors but has no words for them")
         n_pretrained = len(vocabularies.pretrained)
+    n_affixes = 0
+    if config.affixes:
+        if vocabularies.affixes is None:
+            raise SeqtagError("the model wants affix embeddings but has no affix vocabulary")
+        n_affixes = len(vocabularies.affixes)
     return Tagger(
         config,
         len(vocabularies.words),
@@ -97,6 +102,7 @@ def build_model(config: ModelConfig, vocabularies: Vocabularies) -> Tagger:
         len(vocabularies.labels),
         allowed,
         n_pretrained,
+        n_affixes,
     )
 
 
@@ -144,7 +150,7 @@ def fit(
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode="max", factor=train_config.lr_decay, patience=0, threshold=0.0
         )
-    batcher = Batcher(vocabularies)
+    batcher = Batcher(vocabularies, model_config.affixes)
     drop_table = word_dropout_table(train, vocabularies, train_config.word_dropout)
     dev_gold = [sentence.tags for sentence in dev]
 

@@ -67,9 +67,14 @@ class Vocabularies:
     # Words that have a pretrained vector (--embeddings), in the order of the vectors' table;
     # None when the model has none.
     pretrained: Vocab | None = None
+    # Prefix and suffix keys (seqtag.affixes) when the model has affix embeddings, else None.
+    affixes: Vocab | None = None
 
     @classmethod
-    def build(cls, sentences: Iterable) -> Vocabularies:
+    def build(cls, sentences: Iterable, affix_length: int = 0) -> Vocabularies:
+        """``affix_length``: the longest prefix and suffix with an embedding (0: none)."""
+        from seqtag.affixes import affix_vocab
+
         sentences = list(sentences)
         words = [word for sentence in sentences for word in sentence.words]
         labels = [tag for sentence in sentences for tag in sentence.tags]
@@ -77,6 +82,7 @@ class Vocabularies:
             Vocab.build(words),
             Vocab.build(char for word in words for char in word),
             Vocab(sorted(set(labels)), reserved=False),
+            affixes=affix_vocab(words, affix_length) if affix_length else None,
         )
 
     def with_pretrained(self, words: Iterable[str]) -> Vocabularies:
@@ -90,6 +96,8 @@ class Vocabularies:
         }
         if self.pretrained is not None:
             data["pretrained"] = self.pretrained.to_list()
+        if self.affixes is not None:
+            data["affixes"] = self.affixes.to_list()
         return data
 
     @classmethod
@@ -99,4 +107,5 @@ class Vocabularies:
             Vocab.from_list(data["chars"]),
             Vocab.from_list(data["labels"], reserved=False),
             Vocab.from_list(data["pretrained"]) if "pretrained" in data else None,
+            Vocab.from_list(data["affixes"]) if "affixes" in data else None,
         )

@@ -3,6 +3,7 @@ tags, on every configuration; it reads the same model files and refuses damaged 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import subprocess
 import sys
@@ -45,9 +46,9 @@ def corpus() -> list[Sentence]:
 
 def make_model(path, corpus, config: ModelConfig, labels: list[str] | None, seed: int):
     """A model with random weights (the test compares engines, not accuracy), saved to path."""
-    vocabularies = Vocabularies.build([s for s in corpus if s.tags])
+    vocabularies = Vocabularies.build([s for s in corpus if s.tags], config.affixes)
     if labels is not None:
-        vocabularies = Vocabularies(vocabularies.words, vocabularies.chars, Vocab(labels, False))
+        vocabularies = dataclasses.replace(vocabularies, labels=Vocab(labels, False))
     torch.manual_seed(seed)
     model = build_model(config, vocabularies)
     with torch.no_grad():  # larger than the initial weights, so the scores spread out
@@ -76,17 +77,34 @@ def test_numpy_and_torch_give_the_same_scores_and_tags(tmp_path, corpus, rnn, ch
         rnn=rnn, layers=layers, hidden=12, word_dim=10, char=char, char_dim=6, char_hidden=7,
         scheme=scheme, crf=crf,
     )  # fmt: skip
-    path = make_model(tmp_path / "m.model", corpus, config, labels, seed=layers)
+    assert_engines_agree(make_model(tmp_path / "m.model", corpus, config, labels, layers), corpus)
+
+
+@pytest.mark.parametrize(
+    ("rnn", "char", "output"),
+    list(itertools.product(["lstm", "gru"], [True, False], ["softmax", "crf iob2"])),
+)
+def test_the_engines_agree_with_affix_embeddings(tmp_path, corpus, rnn, char, output):
+    scheme, crf, labels = OUTPUTS[output]
+    config = ModelConfig(
+        rnn=rnn, hidden=12, word_dim=10, char=char, char_dim=6, char_hidden=7,
+        affixes=3, affix_dim=4, scheme=scheme, crf=crf,
+    )  # fmt: skip
+    assert_engines_agree(make_model(tmp_path / "m.model", corpus, config, labels, 3), corpus)
+
+
+def assert_engines_agree(path, corpus: list[Sentence]) -> None:
     loaded = modelfile.load(path)
     engine = NumpyTagger(modelfile.read_model(path), str(path), max_tokens=90)
-    expected = Predictor(loaded.model, Batcher(loaded.vocabularies), CPU, max_tokens=90)(corpus)
+    batcher = Batcher(loaded.vocabularies, loaded.model.config.affixes)
+    expected = Predictor(loaded.model, batcher, CPU, max_tokens=90)(corpus)
     assert engine(corpus) == expected
     assert engine(corpus[::-1]) == expected[::-1]  # another batching, a warm cache
 
     some = [s for s in corpus if s.words][:12]
     scores, lengths = engine.emissions(some)
     with torch.inference_mode():
-        batch = Batcher(loaded.vocabularies).batch(some)
+        batch = batcher.batch(some)
         reference = loaded.model(batch).numpy()
     mask = batch.mask.numpy()
     assert lengths.tolist() == batch.lengths.tolist()

@@ -136,6 +136,22 @@ _train_defaults = TrainConfig()
     help="Character BiLSTM size per direction.",
 )
 @click.option(
+    "--affixes",
+    type=click.IntRange(0, 10),
+    default=_model_defaults.affixes,
+    show_default=True,
+    help="Learned embeddings of each word's lowercased prefixes and suffixes of 1..N "
+    "characters (those shared by 2+ training words), beside the character BiLSTM; 0 turns "
+    "them off.",
+)
+@click.option(
+    "--affix-dim",
+    type=click.IntRange(1),
+    default=_model_defaults.affix_dim,
+    show_default=True,
+    help="Size of each affix embedding (a word gets 2N of them).",
+)
+@click.option(
     "--dropout",
     type=click.FloatRange(0, 1, max_open=True),
     default=_model_defaults.dropout,
@@ -352,7 +368,7 @@ def train(
     )
     pretrained = None
     if resumed is None:
-        vocabularies = Vocabularies.build(train_set)
+        vocabularies = Vocabularies.build(train_set, model_config.affixes)
         if embeddings is not None:
             vocabularies, pretrained = _read_embeddings(
                 embeddings, embeddings_limit, vocabularies, train_set, console
