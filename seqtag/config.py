@@ -19,6 +19,9 @@ RNN_TYPES = ("lstm", "gru")
 # Pretrained vectors kept from an --embeddings file: its first N (files list the most frequent
 # words first) plus those of every training word; 60 MB of model file at 300 dimensions.
 EMBEDDINGS_LIMIT = 50_000
+# Targets of the auxiliary frequency loss (--frequency-loss): int(log2(count)) of each training
+# word, capped, so bin 0 holds words seen once and bin 15 words seen 32,768 times or more.
+FREQUENCY_BINS = 16
 SCHEMES = ("iob1", "iob2", "iobes", "bilou")  # span tag schemes (seqtag.scheme implements them)
 
 
@@ -39,6 +42,9 @@ class ModelConfig:
     # (seqtag.affixes), affix_dim wide each; 0: none.
     affixes: int = 0
     affix_dim: int = 20
+    # Weight of the auxiliary loss of predicting each word's frequency bin (model.FREQUENCY_BINS);
+    # 0: none (and no such output layer).
+    frequency_loss: float = 0.0
     dropout: float = 0.33  # between every layer; the usual value for BiLSTM taggers on UD
     # Size of the frozen pretrained word vectors (--embeddings) beside the trained ones; 0: none.
     pretrained_dim: int = 0

@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from seqtag.batch import IGNORE, Batch
-from seqtag.config import ModelConfig
+from seqtag.config import FREQUENCY_BINS, ModelConfig
 from seqtag.crf import CRF, penalties, viterbi
 from seqtag.rnn import BiRNN
 from seqtag.scheme import Allowed
@@ -76,6 +76,9 @@ class Tagger(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.rnn = BiRNN(config.rnn, input_dim, config.hidden, config.layers, config.dropout)
         self.output = nn.Linear(2 * config.hidden, n_labels)
+        self.frequency_head: nn.Linear | None = None  # used in training only
+        if config.frequency_loss > 0:
+            self.frequency_head = nn.Linear(2 * config.hidden, FREQUENCY_BINS)
         self.crf = CRF(n_labels, allowed) if config.crf else None
         self.constrained = allowed is not None and self.crf is None  # softmax: decoding only
         if self.constrained:
@@ -87,6 +90,26 @@ class Tagger(nn.Module):
     def forward(self, batch: Batch, spelled: torch.Tensor | None = None) -> torch.Tensor:
         """``spelled``: the character vectors (U, 2C) of ``batch.spellings`` when the caller
         has them already (inference caches them); otherwise they come from ``batch.chars``."""
+        return self.output(self.dropout(self.encode(batch, spelled)))  # (B, T, K)
+
+    def training_loss(self, batch: Batch, frequency_bins: torch.Tensor | None = None):
+        """The loss to minimise: ``loss`` of the label scores, plus with
+        ``config.frequency_loss`` that weight times the cross-entropy of predicting each
+        word's frequency bin ``frequency_bins`` (B, T) from the same encoder states (Plank,
+        Søgaard and Goldberg 2016): the encoder must tell rare words from common ones by
+        their spelling and context, which is what it needs for words it has never seen."""
+        h = self.encode(batch)
+        loss = self.loss(self.output(self.dropout(h)), batch)
+        if self.frequency_head is not None:
+            scores = self.frequency_head(self.dropout(h))
+            auxiliary = nn.functional.cross_entropy(
+                scores.reshape(-1, FREQUENCY_BINS), frequency_bins.reshape(-1), ignore_index=IGNORE
+            )
+            loss = loss + self.config.frequency_loss * auxiliary
+        return loss
+
+    def encode(self, batch: Batch, spelled: torch.Tensor | None = None) -> torch.Tensor:
+        """The sentence encoder's states (B, T, 2H); see ``forward`` for ``spelled``."""
         x = self.word_embed(batch.words)  # (B, T, W)
         if self.config.pretrained_dim:
             x = torch.cat([x, self.pretrained_vectors[batch.pretrained]], dim=-1)  # (B, T, W + P)
@@ -100,8 +123,7 @@ class Tagger(nn.Module):
             affixed = self.affix_embed(batch.affixes).flatten(1)  # (U, 2N x A)
             x = torch.cat([x, affixed[batch.forms]], dim=-1)
         x = self.dropout(x)
-        h = self.rnn(x, batch.lengths)  # (B, T, 2H), not zero past each sentence's end
-        return self.output(self.dropout(h))  # (B, T, K)
+        return self.rnn(x, batch.lengths)  # (B, T, 2H), not zero past each sentence's end
 
     def loss(self, emissions: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Per real token: mean cross-entropy, or the CRF's negative log-likelihood divided by the

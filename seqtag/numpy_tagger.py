@@ -23,7 +23,7 @@ import numpy as np
 
 from seqtag import SeqtagError
 from seqtag.batch import MAX_BATCH_TOKENS, Batcher, inference_order
-from seqtag.config import ModelConfig
+from seqtag.config import FREQUENCY_BINS, ModelConfig
 from seqtag.decode import FormVectors
 from seqtag.modelfile import ModelArrays
 from seqtag.read import Sentence
@@ -371,6 +371,9 @@ def expected_shapes(config: ModelConfig, vocabularies: Vocabularies) -> dict[str
         inputs = 2 * config.hidden
     shapes["output.weight"] = (n_labels, 2 * config.hidden)
     shapes["output.bias"] = (n_labels,)
+    if config.frequency_loss > 0:  # trained, saved, never used when tagging
+        shapes["frequency_head.weight"] = (FREQUENCY_BINS, 2 * config.hidden)
+        shapes["frequency_head.bias"] = (FREQUENCY_BINS,)
     if config.crf:
         shapes |= {"crf.start": (n_labels,), "crf.end": (n_labels,)}
         shapes["crf.transitions"] = (n_labels, n_labels)

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from seqtag import SeqtagError
-from seqtag.batch import Batch, Batcher, training_order
-from seqtag.config import ModelConfig, TrainConfig
+from seqtag.batch import IGNORE, Batch, Batcher, training_order
+from seqtag.config import FREQUENCY_BINS, ModelConfig, TrainConfig
 from seqtag.decode import predict
 from seqtag.evaluate import accuracy, entity_f1
 from seqtag.model import Tagger
@@ -76,6 +76,18 @@ def word_dropout_table(sentences: Sequence[Sentence], vocabularies: Vocabularies
         for word, count in counts.items():
             table[vocabularies.words.encode(word)] = alpha / (alpha + count)
         table[UNK] = 0.0
+    return table
+
+
+def frequency_bin_table(sentences: Sequence[Sentence], vocabularies: Vocabularies):
+    """Word id -> its frequency bin in ``sentences`` (see config.FREQUENCY_BINS); IGNORE for
+    padding and for words absent from them."""
+    counts = Counter(word for sentence in sentences for word in sentence.words)
+    table = torch.full((len(vocabularies.words),), IGNORE, dtype=torch.long)
+    for word, count in counts.items():
+        word_id = vocabularies.words.encode(word)
+        if word_id != UNK:
+            table[word_id] = min(int(math.log2(count)), FREQUENCY_BINS - 1)
     return table
 
 
@@ -152,6 +164,7 @@ def fit(
         )
     batcher = Batcher(vocabularies, model_config.affixes)
     drop_table = word_dropout_table(train, vocabularies, train_config.word_dropout)
+    bin_table = frequency_bin_table(train, vocabularies) if model.frequency_head else None
     dev_gold = [sentence.tags for sentence in dev]
 
     def train_epoch(batches: list[list[int]]) -> float:
@@ -160,8 +173,9 @@ def fit(
         total_loss = 0.0
         for done, indices in enumerate(batches, start=1):
             batch = batcher.batch([train[i] for i in indices], with_tags=True)
+            bins = None if bin_table is None else bin_table[batch.words].to(device)
             batch = drop_words(batch, drop_table, dropout_rng).to(device)
-            loss = model.loss(model(batch), batch)
+            loss = model.training_loss(batch, bins)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.clip)

@@ -7,14 +7,14 @@ import torch
 from conftest import DATA
 
 from seqtag import modelfile
-from seqtag.batch import Batcher
-from seqtag.config import ModelConfig, TrainConfig
-from seqtag.decode import predict
+from seqtag.batch import IGNORE, Batcher
+from seqtag.config import FREQUENCY_BINS, ModelConfig, TrainConfig
+from seqtag.decode import load_predictor, predict
 from seqtag.lines import open_lines
 from seqtag.model import Tagger
 from seqtag.read import Column, Sentence, read_conllu
-from seqtag.train import fit, split_dev
-from seqtag.vocab import Vocabularies
+from seqtag.train import fit, frequency_bin_table, split_dev
+from seqtag.vocab import PAD, UNK, Vocabularies
 
 CPU = torch.device("cpu")
 
@@ -152,3 +152,50 @@ def test_epoch_size_passes_over_small_data_several_times_per_epoch(corpus):
     three_passes = TrainConfig(max_epochs=1, batch_size=8, epoch_size=100)  # ceil(100/40) = 3
     assert fit(train, dev, vocabularies, tiny_config(), one_pass, CPU).epochs[0].batches == 5
     assert fit(train, dev, vocabularies, tiny_config(), three_passes, CPU).epochs[0].batches == 15
+
+
+def test_frequency_bins_follow_log2_of_the_training_counts():
+    train = [Sentence(["a"] * 9 + ["b", "c", "c"], ["X"] * 12)]
+    vocabularies = Vocabularies.build(train + [Sentence(["d"], ["X"])])
+    table = frequency_bin_table(train, vocabularies)
+    bin_of = lambda word: table[vocabularies.words.encode(word)].item()  # noqa: E731
+    assert (bin_of("a"), bin_of("b"), bin_of("c")) == (3, 0, 1)
+    assert bin_of("d") == IGNORE  # in the vocabulary, but not in these sentences
+    assert table[PAD].item() == IGNORE and table[UNK].item() == IGNORE
+    many = [Sentence(["e"] * 70_000, ["X"] * 70_000)]
+    assert frequency_bin_table(many, Vocabularies.build(many))[2].item() == FREQUENCY_BINS - 1
+
+
+def test_the_frequency_loss_adds_to_the_tagging_loss_and_trains_its_head(corpus):
+    vocabularies = Vocabularies.build(corpus)
+    batch = Batcher(vocabularies).batch(corpus[:5], with_tags=True)
+    bins = frequency_bin_table(corpus, vocabularies)[batch.words]
+    sizes = len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels)
+    torch.manual_seed(0)
+    plain = Tagger(tiny_config(dropout=0.0), *sizes)
+    assert plain.frequency_head is None
+    assert plain.training_loss(batch).item() == pytest.approx(
+        plain.loss(plain(batch), batch).item()
+    )
+    torch.manual_seed(0)
+    model = Tagger(tiny_config(dropout=0.0, frequency_loss=0.5), *sizes)
+    tagging = model.loss(model(batch), batch)
+    auxiliary = torch.nn.functional.cross_entropy(
+        model.frequency_head(model.encode(batch)).flatten(0, 1), bins.flatten(), ignore_index=IGNORE
+    )
+    total = model.training_loss(batch, bins)
+    assert total.item() == pytest.approx(tagging.item() + 0.5 * auxiliary.item(), rel=1e-5)
+    total.backward()
+    assert model.frequency_head.weight.grad.abs().sum() > 0
+
+
+def test_a_model_trained_with_the_frequency_loss_tags_alike_in_both_engines(corpus, tmp_path):
+    train, dev = split_dev(corpus, 0.2, seed=1)
+    vocabularies = Vocabularies.build(train, affix_length=2)
+    config = tiny_config(frequency_loss=1.0, affixes=2, affix_dim=3)
+    result = fit(train, dev, vocabularies, config, TrainConfig(max_epochs=2, epoch_size=0), CPU)
+    path = tmp_path / "f.model"
+    modelfile.save(path, result.model, vocabularies, "upos", TrainConfig(), {})
+    expected = predict(result.model, Batcher(vocabularies, 2), dev, CPU)
+    _, tag = load_predictor(path, device="cpu")  # the numpy engine, which has no use for the head
+    assert tag(dev) == expected

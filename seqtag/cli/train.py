@@ -152,6 +152,15 @@ _train_defaults = TrainConfig()
     help="Size of each affix embedding (a word gets 2N of them).",
 )
 @click.option(
+    "--frequency-loss",
+    type=click.FloatRange(0),
+    default=_model_defaults.frequency_loss,
+    show_default=True,
+    help="Weight of an auxiliary loss: the encoder also predicts how often each word occurs "
+    "in train (its log2-frequency bin; Plank et al. 2016), which teaches it what rare words "
+    "look like; 0 turns it off.",
+)
+@click.option(
     "--dropout",
     type=click.FloatRange(0, 1, max_open=True),
     default=_model_defaults.dropout,
