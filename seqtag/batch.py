@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from seqtag.affixes import affix_keys
+from seqtag.config import ModelConfig
 from seqtag.embeddings import lookup_key
 from seqtag.read import Sentence
-from seqtag.vocab import PAD, UNK, Vocabularies
+from seqtag.vocab import PAD, UNK, Vocabularies, word_keys
 
 if TYPE_CHECKING:
     import torch
@@ -82,12 +83,15 @@ def spell(word: str) -> str:
 class Batcher:
     """Turns lists of sentences into Batches with the model's vocabularies."""
 
-    def __init__(self, vocabularies: Vocabularies, affix_length: int = 0):
-        """``affix_length``: the model's --affixes (its vocabularies must then have affixes)."""
-        if affix_length and vocabularies.affixes is None:
+    def __init__(self, vocabularies: Vocabularies, config: ModelConfig | None = None):
+        """``config``: the model's, for the inputs it takes (lowercased word keys, affixes);
+        default ModelConfig()."""
+        config = config or ModelConfig()
+        if config.affixes and vocabularies.affixes is None:
             raise ValueError("affix embeddings need an affix vocabulary")
         self.vocabularies = vocabularies
-        self.affix_length = affix_length
+        self.affix_length = config.affixes
+        self.lowercase = config.lowercase
         self._spelled: dict[str, list[int]] = {}  # bounded cache of character ids per form
         self._affixed: dict[str, list[int]] = {}  # the same for affix ids
 
@@ -102,6 +106,11 @@ class Batcher:
             # character, since the character encoder needs at least one step.
             ids = self._spelled[form] = [encode(char) for char in spell(form)] or [UNK]
         return ids
+
+    def word_ids(self, words: Sequence[str]) -> list[int]:
+        """The word-embedding ids of words (of their lowercased forms with --lowercase)."""
+        encode = self.vocabularies.words.encode
+        return [encode(key) for key in word_keys(words, self.lowercase)]
 
     def affix_ids(self, form: str) -> list[int]:
         """The ids of a word form's affix keys (seqtag.affixes), cached."""
@@ -138,9 +147,8 @@ class Batcher:
         # Tokens fill the mask's True cells in reading order: one array per field, built from
         # one flat list, instead of one per sentence.
         tokens = [word for sentence in sentences for word in sentence.words]
-        encode_word = self.vocabularies.words.encode
         words = np.full(mask.shape, PAD, dtype=np.int64)
-        words[mask] = [encode_word(word) for word in tokens]
+        words[mask] = self.word_ids(tokens)
         row_of: dict[str, int] = {}
         forms = np.zeros(mask.shape, dtype=np.int64)
         forms[mask] = [row_of.setdefault(word, len(row_of)) for word in tokens]

@@ -147,7 +147,7 @@ def load_predictor(path: str | Path, device: str = "auto", threads: int | None =
         if target.type != "cpu":
             loaded = modelfile.load(path, target)
             return loaded, Predictor(
-                loaded.model, Batcher(loaded.vocabularies, loaded.model.config.affixes), target
+                loaded.model, Batcher(loaded.vocabularies, loaded.model.config), target
             )
     if threads is not None:
         # Read by numpy's BLAS when it loads, which is below (unless it is loaded already).

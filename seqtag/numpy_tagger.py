@@ -222,7 +222,7 @@ class NumpyTagger:
     ):
         """``source``: the model file's name, for error messages."""
         self.config = config = arrays.model_config
-        self.batcher = Batcher(arrays.vocabularies, config.affixes)
+        self.batcher = Batcher(arrays.vocabularies, config)
         self.labels = arrays.vocabularies.labels
         self.max_tokens = max_tokens
         weights = _checked(arrays, source)

@@ -67,25 +67,27 @@ def split_dev(
     return train, dev
 
 
-def word_dropout_table(sentences: Sequence[Sentence], vocabularies: Vocabularies, alpha: float):
+def word_id_counts(sentences: Sequence[Sentence], batcher: Batcher) -> Counter[int]:
+    """How often each word id (the word, or its lowercased form with --lowercase) occurs."""
+    return Counter(i for sentence in sentences for i in batcher.word_ids(sentence.words))
+
+
+def word_dropout_table(sentences: Sequence[Sentence], batcher: Batcher, alpha: float):
     """p(word -> UNK) = alpha / (alpha + count): rare words are dropped often, so the model
     learns what to do with a word it has not seen, which is the common case on small data."""
-    counts = Counter(word for sentence in sentences for word in sentence.words)
-    table = torch.zeros(len(vocabularies.words))
+    table = torch.zeros(len(batcher.vocabularies.words))
     if alpha > 0:
-        for word, count in counts.items():
-            table[vocabularies.words.encode(word)] = alpha / (alpha + count)
+        for word_id, count in word_id_counts(sentences, batcher).items():
+            table[word_id] = alpha / (alpha + count)
         table[UNK] = 0.0
     return table
 
 
-def frequency_bin_table(sentences: Sequence[Sentence], vocabularies: Vocabularies):
+def frequency_bin_table(sentences: Sequence[Sentence], batcher: Batcher):
     """Word id -> its frequency bin in ``sentences`` (see config.FREQUENCY_BINS); IGNORE for
     padding and for words absent from them."""
-    counts = Counter(word for sentence in sentences for word in sentence.words)
-    table = torch.full((len(vocabularies.words),), IGNORE, dtype=torch.long)
-    for word, count in counts.items():
-        word_id = vocabularies.words.encode(word)
+    table = torch.full((len(batcher.vocabularies.words),), IGNORE, dtype=torch.long)
+    for word_id, count in word_id_counts(sentences, batcher).items():
         if word_id != UNK:
             table[word_id] = min(int(math.log2(count)), FREQUENCY_BINS - 1)
     return table
@@ -162,9 +164,9 @@ def fit(
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode="max", factor=train_config.lr_decay, patience=0, threshold=0.0
         )
-    batcher = Batcher(vocabularies, model_config.affixes)
-    drop_table = word_dropout_table(train, vocabularies, train_config.word_dropout)
-    bin_table = frequency_bin_table(train, vocabularies) if model.frequency_head else None
+    batcher = Batcher(vocabularies, model_config)
+    drop_table = word_dropout_table(train, batcher, train_config.word_dropout)
+    bin_table = frequency_bin_table(train, batcher) if model.frequency_head else None
     dev_gold = [sentence.tags for sentence in dev]
 
     def train_epoch(batches: list[list[int]]) -> float:

@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from seqtag.config import ModelConfig
+
 PAD = 0
 UNK = 1
 RESERVED = ("<pad>", "<unk>")
@@ -59,6 +61,12 @@ class Vocab:
         return cls(items, reserved)
 
 
+def word_keys(words: Iterable[str], lowercase: bool) -> Iterable[str]:
+    """What the word vocabulary holds for each word: the word, or with --lowercase its
+    lowercased form."""
+    return (word.lower() for word in words) if lowercase else words
+
+
 @dataclass(frozen=True)
 class Vocabularies:
     words: Vocab
@@ -71,18 +79,20 @@ class Vocabularies:
     affixes: Vocab | None = None
 
     @classmethod
-    def build(cls, sentences: Iterable, affix_length: int = 0) -> Vocabularies:
-        """``affix_length``: the longest prefix and suffix with an embedding (0: none)."""
+    def build(cls, sentences: Iterable, config: ModelConfig | None = None) -> Vocabularies:
+        """The vocabularies of training sentences for a model configured as ``config`` (its
+        word keys, with or without affixes; default: ModelConfig())."""
         from seqtag.affixes import affix_vocab
 
+        config = config or ModelConfig()
         sentences = list(sentences)
         words = [word for sentence in sentences for word in sentence.words]
         labels = [tag for sentence in sentences for tag in sentence.tags]
         return cls(
-            Vocab.build(words),
+            Vocab.build(word_keys(words, config.lowercase)),
             Vocab.build(char for word in words for char in word),
             Vocab(sorted(set(labels)), reserved=False),
-            affixes=affix_vocab(words, affix_length) if affix_length else None,
+            affixes=affix_vocab(words, config.affixes) if config.affixes else None,
         )
 
     def with_pretrained(self, words: Iterable[str]) -> Vocabularies:

@@ -1,6 +1,7 @@
 import random
 
 from seqtag.batch import IGNORE, MAX_WORD_CHARS, Batcher, inference_order, spell, training_order
+from seqtag.config import ModelConfig
 from seqtag.read import Sentence
 from seqtag.vocab import PAD, UNK, Vocabularies
 
@@ -53,3 +54,17 @@ def test_inference_order_caps_tokens_and_skips_empty_sentences():
     for batch in batches:
         longest = max(len(sentences[i].words) for i in batch)
         assert longest * len(batch) <= 10 or len(batch) == 1
+
+
+def test_lowercase_word_keys_share_one_embedding_and_keep_characters():
+    train = [Sentence(["The", "the", "Dog"], ["DET", "DET", "NOUN"])]
+    config = ModelConfig(lowercase=True)
+    vocabularies = Vocabularies.build(train, config)
+    assert vocabularies.words.to_list() == ["the", "dog"]
+    assert "D" in vocabularies.chars  # characters as written
+    batcher = Batcher(vocabularies, config)
+    the, dog = vocabularies.words.encode("the"), vocabularies.words.encode("dog")
+    assert batcher.word_ids(["THE", "the", "DOG", "cat"]) == [the, the, dog, UNK]
+    encoded = batcher.encode([Sentence(["THE", "Dog"])])
+    assert encoded.words.tolist() == [[the, dog]] and encoded.spellings == ["THE", "Dog"]
+    assert Batcher(vocabularies).word_ids(["THE"]) == [UNK]  # without --lowercase: as written

@@ -157,19 +157,21 @@ def test_epoch_size_passes_over_small_data_several_times_per_epoch(corpus):
 def test_frequency_bins_follow_log2_of_the_training_counts():
     train = [Sentence(["a"] * 9 + ["b", "c", "c"], ["X"] * 12)]
     vocabularies = Vocabularies.build(train + [Sentence(["d"], ["X"])])
-    table = frequency_bin_table(train, vocabularies)
+    table = frequency_bin_table(train, Batcher(vocabularies))
     bin_of = lambda word: table[vocabularies.words.encode(word)].item()  # noqa: E731
     assert (bin_of("a"), bin_of("b"), bin_of("c")) == (3, 0, 1)
     assert bin_of("d") == IGNORE  # in the vocabulary, but not in these sentences
     assert table[PAD].item() == IGNORE and table[UNK].item() == IGNORE
     many = [Sentence(["e"] * 70_000, ["X"] * 70_000)]
-    assert frequency_bin_table(many, Vocabularies.build(many))[2].item() == FREQUENCY_BINS - 1
+    assert (
+        frequency_bin_table(many, Batcher(Vocabularies.build(many)))[2].item() == FREQUENCY_BINS - 1
+    )
 
 
 def test_the_frequency_loss_adds_to_the_tagging_loss_and_trains_its_head(corpus):
     vocabularies = Vocabularies.build(corpus)
     batch = Batcher(vocabularies).batch(corpus[:5], with_tags=True)
-    bins = frequency_bin_table(corpus, vocabularies)[batch.words]
+    bins = frequency_bin_table(corpus, Batcher(vocabularies))[batch.words]
     sizes = len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels)
     torch.manual_seed(0)
     plain = Tagger(tiny_config(dropout=0.0), *sizes)
@@ -191,11 +193,11 @@ def test_the_frequency_loss_adds_to_the_tagging_loss_and_trains_its_head(corpus)
 
 def test_a_model_trained_with_the_frequency_loss_tags_alike_in_both_engines(corpus, tmp_path):
     train, dev = split_dev(corpus, 0.2, seed=1)
-    vocabularies = Vocabularies.build(train, affix_length=2)
-    config = tiny_config(frequency_loss=1.0, affixes=2, affix_dim=3)
+    config = tiny_config(frequency_loss=1.0, affixes=2, affix_dim=3, lowercase=True)
+    vocabularies = Vocabularies.build(train, config)
     result = fit(train, dev, vocabularies, config, TrainConfig(max_epochs=2, epoch_size=0), CPU)
     path = tmp_path / "f.model"
     modelfile.save(path, result.model, vocabularies, "upos", TrainConfig(), {})
-    expected = predict(result.model, Batcher(vocabularies, 2), dev, CPU)
+    expected = predict(result.model, Batcher(vocabularies, config), dev, CPU)
     _, tag = load_predictor(path, device="cpu")  # the numpy engine, which has no use for the head
     assert tag(dev) == expected

@@ -46,7 +46,7 @@ def corpus() -> list[Sentence]:
 
 def make_model(path, corpus, config: ModelConfig, labels: list[str] | None, seed: int):
     """A model with random weights (the test compares engines, not accuracy), saved to path."""
-    vocabularies = Vocabularies.build([s for s in corpus if s.tags], config.affixes)
+    vocabularies = Vocabularies.build([s for s in corpus if s.tags], config)
     if labels is not None:
         vocabularies = dataclasses.replace(vocabularies, labels=Vocab(labels, False))
     torch.manual_seed(seed)
@@ -96,7 +96,7 @@ def test_the_engines_agree_with_affix_embeddings(tmp_path, corpus, rnn, char, ou
 def assert_engines_agree(path, corpus: list[Sentence]) -> None:
     loaded = modelfile.load(path)
     engine = NumpyTagger(modelfile.read_model(path), str(path), max_tokens=90)
-    batcher = Batcher(loaded.vocabularies, loaded.model.config.affixes)
+    batcher = Batcher(loaded.vocabularies, loaded.model.config)
     expected = Predictor(loaded.model, batcher, CPU, max_tokens=90)(corpus)
     assert engine(corpus) == expected
     assert engine(corpus[::-1]) == expected[::-1]  # another batching, a warm cache

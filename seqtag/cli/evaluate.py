@@ -96,7 +96,9 @@ def evaluate(
         parsed_column = Column.parse(loaded.column)
         gold, gold_format = read(gold_file)
         predicted = predict(gold)
-        is_known = loaded.vocabularies.words.__contains__
+        # Known: has its own word embedding (the lowercased form's, for a --lowercase model).
+        word_vocab, lowercase = loaded.vocabularies.words, loaded.model_config.lowercase
+        is_known = lambda word: (word.lower() if lowercase else word) in word_vocab  # noqa: E731
         known_labels = loaded.vocabularies.labels.to_list()
     else:
         parsed_column = Column.parse(column or "upos")

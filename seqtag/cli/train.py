@@ -116,6 +116,13 @@ _train_defaults = TrainConfig()
     "training word. Each adds 4 bytes per dimension to the model file.",
 )
 @click.option(
+    "--lowercase/--no-lowercase",
+    default=_model_defaults.lowercase,
+    show_default=True,
+    help="Key word embeddings by the lowercased form (The and the share one); characters "
+    "and affixes still see the word as written.",
+)
+@click.option(
     "--char/--no-char",
     default=_model_defaults.char,
     show_default=True,
@@ -377,7 +384,7 @@ def train(
     )
     pretrained = None
     if resumed is None:
-        vocabularies = Vocabularies.build(train_set, model_config.affixes)
+        vocabularies = Vocabularies.build(train_set, model_config)
         if embeddings is not None:
             vocabularies, pretrained = _read_embeddings(
                 embeddings, embeddings_limit, vocabularies, train_set, console
