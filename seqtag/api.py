@@ -15,14 +15,14 @@ from pathlib import Path
 
 from seqtag import SeqtagError, modelfile
 from seqtag.decode import load_predictor
-from seqtag.read import Sentence
+from seqtag.read import Sentence, split_tag
 from seqtag.tokenize import tokenize_text
 
 
 @dataclass
 class TaggedSentence:
     tokens: list[str]
-    tags: list[str]
+    tags: list  # a tag per token; for a model of several columns, a tuple of tags per token
     text: str
 
 
@@ -45,25 +45,41 @@ class Tagger:
         return self._loaded.column
 
     @property
-    def labels(self) -> list[str]:
-        return self._loaded.vocabularies.labels.to_list()
+    def columns(self) -> list[str]:
+        """The columns the model tags: one, or several learned together (upos, xpos, ...)."""
+        return self.column.split(",")
+
+    @property
+    def labels(self) -> list[str] | dict[str, list[str]]:
+        """The labels the model can write; for a model of several columns, by column."""
+        label_sets = [labels.to_list() for labels in self._loaded.vocabularies.label_sets]
+        if len(label_sets) == 1:
+            return label_sets[0]
+        return dict(zip(self.columns, label_sets, strict=True))
 
     @property
     def metadata(self) -> dict:
         """Everything saved in the model file beside the weights (configs, dev score, ...)."""
         return self._loaded.metadata
 
-    def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """Tags for pre-tokenized sentences: one list of tags per list of tokens."""
+    def tag(self, sentences: Sequence[Sequence[str]]) -> list[list]:
+        """Tags for pre-tokenized sentences: one list of tags per list of tokens (for a model of
+        several columns, a tuple of tags per token, in the order of ``columns``)."""
         if isinstance(sentences, str):
             raise SeqtagError("tag() takes a list of token lists; use tag_text() for a string")
         records = [Sentence(list(tokens)) for tokens in sentences]
-        return self._predict(records)
+        return self._tags(records)
+
+    def _tags(self, sentences: list[Sentence]) -> list[list]:
+        predicted = self._predict(sentences)
+        if len(self.columns) == 1:
+            return predicted
+        return [[tuple(split_tag(tag)) for tag in tags] for tags in predicted]
 
     def tag_text(self, text: str) -> list[TaggedSentence]:
         """Split and tokenize plain text with seqtag's rule-based tokenizer, then tag it."""
         sentences = tokenize_text(text)
-        tags = self._predict(sentences)
+        tags = self._tags(sentences)
         return [
             TaggedSentence(s.words, t, s.text or "") for s, t in zip(sentences, tags, strict=True)
         ]

@@ -19,7 +19,7 @@ import numpy as np
 from seqtag.affixes import affix_keys
 from seqtag.config import ModelConfig
 from seqtag.embeddings import lookup_key
-from seqtag.read import Sentence
+from seqtag.read import Sentence, split_tag
 from seqtag.vocab import PAD, UNK, Vocabularies, word_keys
 
 if TYPE_CHECKING:
@@ -39,7 +39,8 @@ class Encoded:
     forms: np.ndarray  # (B, T) row of `spellings` for each token
     lengths: np.ndarray  # (B,)
     mask: np.ndarray  # (B, T) True on real tokens
-    tags: np.ndarray | None  # (B, T) label ids, IGNORE past each sentence's end
+    tags: np.ndarray | None  # (B, T) label ids, IGNORE past each sentence's end; (B, T, columns)
+    # for a model of several columns
     pretrained: np.ndarray | None = None  # (B, T) rows of the pretrained vectors (UNK: none)
     affixes: np.ndarray | None = None  # (U, 2N) affix ids of each distinct form (--affixes N)
 
@@ -154,9 +155,21 @@ class Batcher:
         forms[mask] = [row_of.setdefault(word, len(row_of)) for word in tokens]
         tags = None
         if with_tags:
-            encode_label = self.vocabularies.labels.encode
-            tags = np.full(mask.shape, IGNORE, dtype=np.int64)
-            tags[mask] = [encode_label(tag) for sentence in sentences for tag in sentence.tags]
+            all_tags = [tag for sentence in sentences for tag in sentence.tags]
+            label_sets = self.vocabularies.label_sets
+            if len(label_sets) == 1:
+                encode_label = self.vocabularies.labels.encode
+                tags = np.full(mask.shape, IGNORE, dtype=np.int64)
+                tags[mask] = [encode_label(tag) for tag in all_tags]
+            else:  # one label id per column: (B, T, columns)
+                tags = np.full((*mask.shape, len(label_sets)), IGNORE, dtype=np.int64)
+                tags[mask] = [
+                    [
+                        labels.encode(value)
+                        for labels, value in zip(label_sets, split_tag(tag), strict=True)
+                    ]
+                    for tag in all_tags
+                ]
         pretrained = None
         if self.vocabularies.pretrained is not None:
             # Looked up once per distinct form (two dict lookups each), then spread to tokens.

@@ -95,7 +95,7 @@ class Predictor:
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         import torch
 
-        labels = self.batcher.vocabularies.labels
+        vocabularies = self.batcher.vocabularies
         predictions: list[list[str]] = [[] for _ in sentences]
         was_training = self.model.training
         self.model.eval()
@@ -110,7 +110,7 @@ class Predictor:
                         spelled = self.form_vectors(batch.spellings)
                     best = self.model.decode(self.model(batch, spelled), batch.mask)
                     for i, ids in zip(indices, best, strict=True):
-                        predictions[i] = [labels.decode(label_id) for label_id in ids]
+                        predictions[i] = vocabularies.decode_tags(ids)
         finally:
             self.model.train(was_training)
         return predictions

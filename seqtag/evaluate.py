@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 
 from seqtag import SeqtagError
-from seqtag.read import Sentence
+from seqtag.read import Sentence, split_tag
 from seqtag.scheme import is_span_labels
 
 
@@ -103,6 +104,29 @@ def score(
     }
     if is_span_labels(labels):
         result.update(entity_scores([s.tags for s in gold], list(predicted)))
+    return result
+
+
+def score_columns(
+    gold: Sequence[Sentence],
+    predicted: Sequence[Sequence[str]],
+    names: Sequence[str],
+    is_known: Callable[[str], bool] | None = None,
+    known_labels: Sequence[Collection[str]] | None = None,
+) -> dict:
+    """Scores of tags of several columns (joined, see read.Columns): the token accuracy of all
+    columns together at the top (a token is right when every column is), and ``score`` of
+    each column under ``columns``; ``known_labels`` has one label set per column."""
+    both = score(gold, predicted, is_known)
+    result = {key: both[key] for key in ("sentences", "tokens", "accuracy")}
+    for key in ("known_tokens", "unknown_tokens", "known_accuracy", "unknown_accuracy"):
+        result[key] = both[key]
+    result["columns"] = {}
+    for i, name in enumerate(names):
+        column_gold = [replace(s, tags=[split_tag(t)[i] for t in s.tags]) for s in gold]
+        column_predicted = [[split_tag(t)[i] for t in tags] for tags in predicted]
+        labels = None if known_labels is None else known_labels[i]
+        result["columns"][name] = score(column_gold, column_predicted, is_known, labels)
     return result
 
 

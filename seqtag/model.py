@@ -8,10 +8,13 @@ never writes a transition the scheme forbids (Viterbi under its constraints).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from seqtag import SeqtagError
 from seqtag.batch import IGNORE, Batch
 from seqtag.config import FREQUENCY_BINS, ModelConfig
 from seqtag.crf import CRF, penalties, viterbi
@@ -50,10 +53,14 @@ class Tagger(nn.Module):
         allowed: Allowed | None = None,
         n_pretrained: int = 0,
         n_affixes: int = 0,
+        more_labels: Sequence[int] = (),
     ):
         """``allowed``: the transitions the tag scheme permits (None: any label after any).
         ``n_pretrained``: rows of the pretrained vectors (``config.pretrained_dim`` wide).
-        ``n_affixes``: size of the affix vocabulary (with ``config.affixes``)."""
+        ``n_affixes``: size of the affix vocabulary (with ``config.affixes``).
+        ``more_labels``: for a model of several columns, the label counts of the second and
+        later columns (``n_labels`` is the first's). Each column gets its own softmax; their
+        output layers are kept as blocks of rows of one ``output`` layer."""
         super().__init__()
         self.config = config
         self.word_embed = nn.Embedding(n_words, config.word_dim, padding_idx=PAD)
@@ -75,7 +82,10 @@ class Tagger(nn.Module):
             input_dim += 2 * config.affixes * config.affix_dim
         self.dropout = nn.Dropout(config.dropout)
         self.rnn = BiRNN(config.rnn, input_dim, config.hidden, config.layers, config.dropout)
-        self.output = nn.Linear(2 * config.hidden, n_labels)
+        self.label_sizes = [n_labels, *more_labels]
+        if more_labels and (config.crf or allowed is not None):
+            raise SeqtagError("a CRF and tag schemes go with one column, not several")
+        self.output = nn.Linear(2 * config.hidden, sum(self.label_sizes))
         self.frequency_head: nn.Linear | None = None  # used in training only
         if config.frequency_loss > 0:
             self.frequency_head = nn.Linear(2 * config.hidden, FREQUENCY_BINS)
@@ -131,13 +141,23 @@ class Tagger(nn.Module):
         if self.crf is not None:
             log_likelihood = self.crf.log_likelihood(emissions, batch.tags, batch.mask)
             return -log_likelihood.sum() / batch.mask.sum()
+        if len(self.label_sizes) > 1:  # one cross-entropy per column, summed
+            return sum(
+                nn.functional.cross_entropy(
+                    scores.reshape(-1, scores.size(-1)),
+                    batch.tags[..., i].reshape(-1),
+                    ignore_index=IGNORE,
+                )  # fmt: skip
+                for i, scores in enumerate(emissions.split(self.label_sizes, dim=-1))
+            )
         K = emissions.size(-1)
         return nn.functional.cross_entropy(
             emissions.reshape(-1, K), batch.tags.reshape(-1), ignore_index=IGNORE
         )
 
-    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
-        """The best label sequence of each sentence (its real tokens only)."""
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list]:
+        """The best label sequence of each sentence (its real tokens only): label ids, or for
+        a model of several columns a tuple of ids (one per column) for each token."""
         if self.crf is not None:
             return self.crf.decode(emissions, mask)
         if self.constrained:
@@ -145,6 +165,11 @@ class Tagger(nn.Module):
             return viterbi(
                 log_probs, mask, self.start_penalty, self.end_penalty, self.transition_penalty
             )
-        best = emissions.argmax(dim=-1)  # (B, T)
         lengths = mask.sum(dim=1).tolist()
+        if len(self.label_sizes) > 1:
+            split = emissions.split(self.label_sizes, dim=-1)
+            best = torch.stack([scores.argmax(dim=-1) for scores in split], dim=-1)  # (B, T, C)
+            rows = zip(best.tolist(), lengths, strict=True)
+            return [[tuple(ids) for ids in row[:n]] for row, n in rows]
+        best = emissions.argmax(dim=-1)  # (B, T)
         return [row[:n] for row, n in zip(best.tolist(), lengths, strict=True)]

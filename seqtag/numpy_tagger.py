@@ -223,7 +223,10 @@ class NumpyTagger:
         """``source``: the model file's name, for error messages."""
         self.config = config = arrays.model_config
         self.batcher = Batcher(arrays.vocabularies, config)
+        self.vocabularies = arrays.vocabularies
         self.labels = arrays.vocabularies.labels
+        # Where each column's scores end in the output row (a model of several columns).
+        self.column_ends = np.cumsum([len(labels) for labels in self.vocabularies.label_sets])
         self.max_tokens = max_tokens
         weights = _checked(arrays, source)
         self.word_embed = weights["word_embed.weight"]
@@ -314,6 +317,11 @@ class NumpyTagger:
         return scores.transpose(1, 0, 2), encoded.lengths
 
     def decode(self, scores: np.ndarray, lengths: np.ndarray) -> list[list[int]]:
+        if len(self.column_ends) > 1:  # one argmax per column
+            split = np.split(scores, self.column_ends[:-1], axis=-1)
+            best = np.stack([part.argmax(axis=-1) for part in split], axis=-1).tolist()
+            rows = zip(best, lengths.tolist(), strict=True)
+            return [[tuple(ids) for ids in row[:n]] for row, n in rows]
         if self.decoding is None:
             best = scores.argmax(axis=-1).tolist()
             return [row[:n] for row, n in zip(best, lengths.tolist(), strict=True)]
@@ -323,11 +331,10 @@ class NumpyTagger:
 
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         predictions: list[list[str]] = [[] for _ in sentences]
-        decode_label = self.labels.decode
         for indices in inference_order(sentences, self.max_tokens):
             best = self.decode(*self.emissions([sentences[i] for i in indices]))
             for i, ids in zip(indices, best, strict=True):
-                predictions[i] = [decode_label(label_id) for label_id in ids]
+                predictions[i] = self.vocabularies.decode_tags(ids)
         return predictions
 
 
@@ -341,6 +348,7 @@ def _layer(weights: dict[str, np.ndarray], prefix: str, suffix: str) -> dict[str
 def expected_shapes(config: ModelConfig, vocabularies: Vocabularies) -> dict[str, tuple]:
     """The name and shape of every weight a model with this configuration has."""
     n_labels = len(vocabularies.labels)
+    n_outputs = sum(len(labels) for labels in vocabularies.label_sets)  # of all columns
 
     def layer(prefix: str, suffix: str, gates: int, inputs: int, hidden: int) -> dict:
         rows = gates * hidden
@@ -369,8 +377,8 @@ def expected_shapes(config: ModelConfig, vocabularies: Vocabularies) -> dict[str
             prefix = f"rnn.{direction}_layers.{depth}."
             shapes |= layer(prefix, "", gates, inputs, config.hidden)
         inputs = 2 * config.hidden
-    shapes["output.weight"] = (n_labels, 2 * config.hidden)
-    shapes["output.bias"] = (n_labels,)
+    shapes["output.weight"] = (n_outputs, 2 * config.hidden)
+    shapes["output.bias"] = (n_outputs,)
     if config.frequency_loss > 0:  # trained, saved, never used when tagging
         shapes["frequency_head.weight"] = (FREQUENCY_BINS, 2 * config.hidden)
         shapes["frequency_head.bias"] = (FREQUENCY_BINS,)

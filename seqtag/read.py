@@ -18,6 +18,9 @@ from seqtag.lines import LineReader
 CONLLU_FIELDS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
 TAG_COLUMNS = ("upos", "xpos", "feats")
 EMPTY = "_"  # CoNLL-U's "no value"
+# Joins the tags of one token when a model learns several columns (--column upos,xpos): CoNLL-U
+# fields never hold a tab, so the joined tag splits back unambiguously.
+TAG_SEPARATOR = "\t"
 
 _WORD_ID = re.compile(r"[1-9][0-9]*")
 _RANGE_ID = re.compile(r"[1-9][0-9]*-[1-9][0-9]*")
@@ -32,8 +35,16 @@ class Column:
     index: int
     misc_key: str | None = None
 
+    @property
+    def names(self) -> list[str]:
+        """The columns learned together: just this one."""
+        return [self.spec]
+
     @classmethod
-    def parse(cls, spec: str) -> Column:
+    def parse(cls, spec: str) -> Column | Columns:
+        """One column, or with commas several learned together (``upos,xpos,feats``)."""
+        if "," in spec:
+            return Columns.parse(spec)
         if spec in TAG_COLUMNS:
             return cls(spec, CONLLU_FIELDS.index(spec))
         if spec.startswith("misc:") and len(spec) > len("misc:") and "=" not in spec:
@@ -64,6 +75,46 @@ class Column:
             position = next((i for i, item in enumerate(items) if item.startswith(prefix)), None)
             kept.insert(len(kept) if position is None else position, prefix + tag)
         fields[self.index] = "|".join(kept) if kept else EMPTY
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Several CoNLL-U columns learned by one model (``upos,xpos,feats``): a token's tag is the
+    column values joined by TAG_SEPARATOR, so reading, batching and writing treat it as one
+    string, and the model splits it into one label per column (one output layer each)."""
+
+    spec: str
+    parts: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [part.spec for part in self.parts]
+
+    @classmethod
+    def parse(cls, spec: str) -> Columns:
+        names = [name.strip() for name in spec.split(",")]
+        if any(not name for name in names) or len(set(names)) != len(names):
+            raise SeqtagError(
+                f"bad column list {spec!r}: give distinct columns separated by commas, "
+                "e.g. upos,xpos,feats"
+            )
+        parts = tuple(Column.parse(name) for name in names)
+        return cls(",".join(names), parts)  # type: ignore[arg-type]  # no commas left
+
+    def get(self, fields: list[str]) -> str:
+        return TAG_SEPARATOR.join(part.get(fields) for part in self.parts)
+
+    def set(self, fields: list[str], tag: str) -> None:
+        values = tag.split(TAG_SEPARATOR)
+        if len(values) != len(self.parts):
+            raise ValueError(f"{tag!r} is not a tag of the {len(self.parts)} columns {self.spec}")
+        for part, value in zip(self.parts, values, strict=True):
+            part.set(fields, value)
+
+
+def split_tag(tag: str) -> list[str]:
+    """The per-column values of a tag of several columns (a one-column tag: itself)."""
+    return tag.split(TAG_SEPARATOR)
 
 
 @dataclass(frozen=True)
@@ -116,7 +167,7 @@ class Sentence:
     space_after: list[bool] | None = None
 
 
-def read_conllu(lines: LineReader, column: Column | None = None) -> Iterator[Sentence]:
+def read_conllu(lines: LineReader, column: Column | Columns | None = None) -> Iterator[Sentence]:
     """Sentences from CoNLL-U lines; with a column, each sentence carries that column's tags."""
     name = lines.name
     block: list[str] = []
@@ -148,7 +199,9 @@ def _check_line_ends(text: str, name: str, number: int) -> None:
         )
 
 
-def _conllu_sentence(block: list[str], start: int, name: str, column: Column | None) -> Sentence:
+def _conllu_sentence(
+    block: list[str], start: int, name: str, column: Column | Columns | None
+) -> Sentence:
     words: list[str] = []
     tags: list[str] = []
     word_lines: list[int] = []

@@ -117,6 +117,7 @@ def build_model(config: ModelConfig, vocabularies: Vocabularies) -> Tagger:
         allowed,
         n_pretrained,
         n_affixes,
+        [len(labels) for labels in vocabularies.more_labels],
     )
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from seqtag.config import ModelConfig
+from seqtag.read import TAG_SEPARATOR, split_tag
 
 PAD = 0
 UNK = 1
@@ -77,28 +79,56 @@ class Vocabularies:
     pretrained: Vocab | None = None
     # Prefix and suffix keys (seqtag.affixes) when the model has affix embeddings, else None.
     affixes: Vocab | None = None
+    # A model of several columns (--column upos,xpos): the label sets of the second and later
+    # columns, ``labels`` being the first's; empty for a model of one column.
+    more_labels: tuple[Vocab, ...] = ()
 
     @classmethod
-    def build(cls, sentences: Iterable, config: ModelConfig | None = None) -> Vocabularies:
+    def build(
+        cls, sentences: Iterable, config: ModelConfig | None = None, columns: int = 1
+    ) -> Vocabularies:
         """The vocabularies of training sentences for a model configured as ``config`` (its
-        word keys, with or without affixes; default: ModelConfig())."""
+        word keys, with or without affixes; default: ModelConfig()) that learns ``columns``
+        columns (tags of several are joined, see read.Columns)."""
         from seqtag.affixes import affix_vocab
 
         config = config or ModelConfig()
         sentences = list(sentences)
         words = [word for sentence in sentences for word in sentence.words]
-        labels = [tag for sentence in sentences for tag in sentence.tags]
+        tags = [tag for sentence in sentences for tag in sentence.tags]
+        per_column: list[Iterable[str]] = [tags]
+        if columns > 1:
+            split = [split_tag(tag) for tag in tags]
+            per_column = list(zip(*split, strict=True)) if split else [()] * columns
+        labels = [Vocab(sorted(set(values)), reserved=False) for values in per_column]
         return cls(
             Vocab.build(word_keys(words, config.lowercase)),
             Vocab.build(char for word in words for char in word),
-            Vocab(sorted(set(labels)), reserved=False),
+            labels[0],
             affixes=affix_vocab(words, config.affixes) if config.affixes else None,
+            more_labels=tuple(labels[1:]),
         )
+
+    @property
+    def label_sets(self) -> tuple[Vocab, ...]:
+        """The labels of each column the model learns, in column order."""
+        return (self.labels, *self.more_labels)
+
+    def decode_tags(self, ids: Sequence[int] | Sequence[Sequence[int]]) -> list[str]:
+        """The tags of a sentence from their label ids; for a model of several columns each
+        token has one id per column, and its tag is their labels joined (read.Columns)."""
+        if not self.more_labels:
+            return [self.labels.decode(i) for i in ids]  # type: ignore[arg-type]
+        sets = self.label_sets
+        return [
+            TAG_SEPARATOR.join(vocab.decode(i) for vocab, i in zip(sets, token, strict=True))
+            for token in ids
+        ]
 
     def with_pretrained(self, words: Iterable[str]) -> Vocabularies:
         return dataclasses.replace(self, pretrained=Vocab(words))
 
-    def to_dict(self) -> dict[str, list[str]]:
+    def to_dict(self) -> dict[str, Any]:
         data = {
             "words": self.words.to_list(),
             "chars": self.chars.to_list(),
@@ -108,14 +138,17 @@ class Vocabularies:
             data["pretrained"] = self.pretrained.to_list()
         if self.affixes is not None:
             data["affixes"] = self.affixes.to_list()
+        if self.more_labels:
+            data["more_labels"] = [vocab.to_list() for vocab in self.more_labels]
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, list[str]]) -> Vocabularies:
+    def from_dict(cls, data: dict[str, Any]) -> Vocabularies:
         return cls(
             Vocab.from_list(data["words"]),
             Vocab.from_list(data["chars"]),
             Vocab.from_list(data["labels"], reserved=False),
             Vocab.from_list(data["pretrained"]) if "pretrained" in data else None,
             Vocab.from_list(data["affixes"]) if "affixes" in data else None,
+            tuple(Vocab.from_list(items, reserved=False) for items in data.get("more_labels", [])),
         )

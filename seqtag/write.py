@@ -11,13 +11,13 @@ import json
 from collections.abc import Sequence
 from typing import TextIO
 
-from seqtag.read import EMPTY, Column, Sentence
+from seqtag.read import EMPTY, Column, Columns, Sentence, split_tag
 
 OUTPUT_FORMATS = ("conllu", "columns", "tsv", "jsonl")
 _SPACE_AFTER = Column.parse("misc:SpaceAfter")
 
 
-def conllu_lines(sentence: Sentence, tags: Sequence[str], column: Column) -> list[str]:
+def conllu_lines(sentence: Sentence, tags: Sequence[str], column: Column | Columns) -> list[str]:
     if sentence.lines is not None and sentence.layout is None:  # it was CoNLL-U
         lines = list(sentence.lines)
         for line_index, tag in zip(sentence.word_lines, tags, strict=True):
@@ -78,7 +78,7 @@ def write_sentence(
     sentence: Sentence,
     tags: Sequence[str],
     output_format: str,
-    column: Column,
+    column: Column | Columns,
     with_entities: bool = False,
 ) -> None:
     """One sentence in ``output_format``; jsonl adds the entity spans ``with_entities``."""
@@ -92,7 +92,11 @@ def write_sentence(
             "".join(f"{w}\t{t}\n" for w, t in zip(sentence.words, tags, strict=True)) + "\n"
         )
     elif output_format == "jsonl":
-        record = {"tokens": sentence.words, "tags": list(tags)}
+        names = column.names
+        record: dict = {"tokens": sentence.words, "tags": list(tags)}
+        if len(names) > 1:  # a model of several columns: a list of tags for each
+            values = [split_tag(tag) for tag in tags]
+            record["tags"] = {name: [v[i] for v in values] for i, name in enumerate(names)}
         if sentence.text is not None:
             record["text"] = sentence.text
         if with_entities:

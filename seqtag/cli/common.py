@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import click
 
+from seqtag import SeqtagError
 from seqtag.config import load_toml
 from seqtag.lines import ENCODING_ERRORS, open_lines
 from seqtag.read import (
     COLUMN_LAYOUTS,
     FILE_FORMATS,
     Column,
+    Columns,
     detect_format,
     read_columns,
     read_conllu,
@@ -77,7 +79,7 @@ def encoding_errors_option(help: str | None = None):
 
 def read_labeled(
     path: str,
-    column: Column,
+    column: Column | Columns,
     encoding_errors: str,
     input_format: str = "auto",
     tag_column: int | None = None,
@@ -93,6 +95,12 @@ def read_labeled(
             )
         sentences, what = read_conllu(lines, column), f"column {column.spec}"
     else:
+        if len(column.names) > 1:
+            raise SeqtagError(
+                f"several columns ({column.spec}) are read from CoNLL-U, and this is a "
+                f"{input_format} file with one tag field",
+                lines.name,
+            )
         layout = COLUMN_LAYOUTS[input_format].with_tag_column(tag_column)
         sentences, what = read_columns(lines, layout), "the tag field"
     return require_tags(sentences, lines.name, what), input_format

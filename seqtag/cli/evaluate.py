@@ -75,7 +75,7 @@ def evaluate(
       seqtag eval --pred predicted.conllu --train train.conllu test.conllu --json | jq .accuracy
       seqtag eval -m ner.model test.txt --json | jq .f1
     """
-    from seqtag.evaluate import check_aligned, score
+    from seqtag.evaluate import check_aligned, score, score_columns
 
     def read(path: str):
         return read_labeled(path, parsed_column, encoding_errors, input_format, tag_column)
@@ -99,7 +99,7 @@ def evaluate(
         # Known: has its own word embedding (the lowercased form's, for a --lowercase model).
         word_vocab, lowercase = loaded.vocabularies.words, loaded.model_config.lowercase
         is_known = lambda word: (word.lower() if lowercase else word) in word_vocab  # noqa: E731
-        known_labels = loaded.vocabularies.labels.to_list()
+        known_labels = [labels.to_list() for labels in loaded.vocabularies.label_sets]
     else:
         parsed_column = Column.parse(column or "upos")
         gold, gold_format = read(gold_file)
@@ -111,17 +111,33 @@ def evaluate(
             known_words = {w for s in read(train_file)[0] for w in s.words}
             is_known = known_words.__contains__
     scored = parsed_column.spec if gold_format == "conllu" else f"{gold_format} tags"
-    scores = {"column": scored, **score(gold, predicted, is_known, known_labels)}
-    if scores["unseen_labels"]:
-        click.echo(
-            f"Warning: gold labels the model never saw in training: "
-            f"{', '.join(scores['unseen_labels'])}; their tokens count as errors.",
-            err=True,
-        )
+    names = parsed_column.names
+    if len(names) == 1:
+        labels = None if known_labels is None else known_labels[0]
+        scores = {"column": scored, **score(gold, predicted, is_known, labels)}
+        per_column = {scored: scores}
+    else:
+        scores = {"column": scored, **score_columns(gold, predicted, names, is_known, known_labels)}
+        per_column = scores["columns"]
+    for name, column_scores in per_column.items():
+        if column_scores["unseen_labels"]:
+            what = "gold labels" if len(names) == 1 else f"gold {name} labels"
+            click.echo(
+                f"Warning: {what} the model never saw in training: "
+                f"{', '.join(column_scores['unseen_labels'])}; their tokens count as errors.",
+                err=True,
+            )
     if as_json:
         click.echo(json.dumps(scores, ensure_ascii=False, indent=None))
-    else:
-        _print_scores(scores)
+        return
+    if len(names) > 1:
+        click.echo(
+            f"{scored}: {scores['sentences']} sentences, {scores['tokens']} tokens; "
+            f"all {len(names)} columns right: {scores['accuracy']:.4f} (known words "
+            f"{scores['known_accuracy']:.4f}, unseen {scores['unknown_accuracy']:.4f})"
+        )
+    for name, column_scores in per_column.items():
+        _print_scores({"column": name, **column_scores})
 
 
 def _print_scores(scores: dict) -> None:

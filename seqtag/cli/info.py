@@ -25,12 +25,24 @@ def info(model_file, as_json) -> None:
 
     metadata = read_metadata(model_file)
     vocabularies = metadata.pop("vocabularies", {})
-    metadata["labels"] = vocabularies.get("labels", [])
-    metadata["vocabulary_sizes"] = {name: len(items) for name, items in vocabularies.items()}
+    label_lists = [vocabularies.get("labels", []), *vocabularies.pop("more_labels", [])]
+    sizes = {name: len(items) for name, items in vocabularies.items()}
+    if len(label_lists) == 1:
+        metadata["labels"] = label_lists[0]
+    else:  # a model of several columns: labels by column
+        names = str(metadata.get("column", "")).split(",")
+        metadata["labels"] = dict(zip(names, label_lists, strict=True))
+        del sizes["labels"]
+        sizes |= {f"labels {name}": len(items) for name, items in metadata["labels"].items()}
+    metadata["vocabulary_sizes"] = sizes
     if as_json:
         click.echo(json.dumps(metadata, ensure_ascii=False))
         return
     for key, value in metadata.items():
+        if key == "labels" and isinstance(value, dict):
+            for name, labels in value.items():
+                click.echo(f"labels {name}: {' '.join(labels)}")
+            continue
         if isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items())
         elif isinstance(value, list):

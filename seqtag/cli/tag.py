@@ -127,6 +127,11 @@ def tag(
         raise click.UsageError("--tag-column goes with -i columns or -i iob2")
     if output_format is None:
         output_format = "columns" if input_format in COLUMN_LAYOUTS else "conllu"
+    if output_format == "columns" and len(column.names) > 1:
+        raise click.UsageError(
+            f"the model tags {len(column.names)} columns ({column.spec}) and a column file has "
+            "one tag field: choose -f conllu, tsv or jsonl"
+        )
     if input_format == "conllu":
         sentences = read_conllu(lines)
     elif input_format in COLUMN_LAYOUTS:

@@ -58,8 +58,9 @@ _train_defaults = TrainConfig()
     "--column",
     default=None,
     help="CoNLL-U column to learn: upos, xpos, feats or misc:KEY (e.g. misc:NER) [default: "
-    "upos]. With a column file, where CoNLL-U output puts the tags [default: misc:NER for "
-    "entity tags, else xpos].",
+    "upos]; several, comma-separated (upos,xpos,feats), are learned together by one shared "
+    "encoder with an output layer each. With a column file, where CoNLL-U output puts the "
+    "tags [default: misc:NER for entity tags, else xpos].",
 )
 @input_format_option
 @tag_column_option
@@ -322,6 +323,7 @@ def train(
     \b
       seqtag train train.conllu --dev dev.conllu -o upos.model
       seqtag train train.conllu --column xpos --rnn gru --no-char -o xpos.model
+      seqtag train train.conllu --column upos,xpos,feats -o morph.model
       seqtag train train.conllu --embeddings cc.wo.300.vec.gz -o upos.model
       seqtag train train.conllu --column misc:NER --config configs/pos.toml -o ner.model
       seqtag train train.conllu --dev dev.conllu -o upos.model --checkpoint ckpt/
@@ -354,6 +356,14 @@ def train(
     if not out_dir.is_dir():
         raise SeqtagError("the directory for the model does not exist", str(out_dir))
     requested_scheme, requested_crf = options.pop("scheme"), options.pop("crf")
+    n_columns = len(parsed_column.names)
+    if n_columns > 1:
+        if requested_crf or requested_scheme not in ("auto", "none", None):
+            raise click.UsageError(
+                "--crf and --scheme go with one column; a model of several columns "
+                f"({parsed_column.spec}) has one softmax each"
+            )
+        requested_scheme = "none"
     model_config, train_config = split_options(options)
     target = resolve_device_and_threads(device, threads)
 
@@ -384,7 +394,7 @@ def train(
     )
     pretrained = None
     if resumed is None:
-        vocabularies = Vocabularies.build(train_set, model_config)
+        vocabularies = Vocabularies.build(train_set, model_config, n_columns)
         if embeddings is not None:
             vocabularies, pretrained = _read_embeddings(
                 embeddings, embeddings_limit, vocabularies, train_set, console
@@ -405,7 +415,8 @@ def train(
         source = f"a {train_format} file (CoNLL-U output: {parsed_column.spec})"
     words = sum(len(s.words) for s in train_set)
     console.print(
-        f"Training on {len(train_set)} sentences ({words} words), {len(vocabularies.labels)} labels "
+        f"Training on {len(train_set)} sentences ({words} words), "
+        f"{' + '.join(str(len(labels)) for labels in vocabularies.label_sets)} labels "
         f"from {source}; dev {len(dev_set)} sentences; device {target.type}."
     )
     if resumed is not None:
