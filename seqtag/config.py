@@ -49,6 +49,9 @@ class ModelConfig:
     # 0: none (and no such output layer).
     frequency_loss: float = 0.0
     dropout: float = 0.33  # between every layer; the usual value for BiLSTM taggers on UD
+    # Training only: the probability that a token's whole word vector (trained and pretrained)
+    # is zeroed, beside word dropout's UNK replacement of rare words; 0: off.
+    embedding_dropout: float = 0.0
     # Size of the frozen pretrained word vectors (--embeddings) beside the trained ones; 0: none.
     pretrained_dim: int = 0
     # Span labels (NER): the tag scheme of the training data, which decoding never breaks, and

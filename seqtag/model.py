@@ -123,6 +123,12 @@ class Tagger(nn.Module):
         x = self.word_embed(batch.words)  # (B, T, W)
         if self.config.pretrained_dim:
             x = torch.cat([x, self.pretrained_vectors[batch.pretrained]], dim=-1)  # (B, T, W + P)
+        p = self.config.embedding_dropout
+        if self.training and p > 0:
+            # Whole word vectors dropped, not single dimensions: for those tokens the encoder
+            # must tag from spelling and context alone, as it must for unseen words.
+            keep = torch.rand(x.shape[:2], device=x.device) >= p  # (B, T)
+            x = x * keep.unsqueeze(-1) / (1 - p)
         if self.char_encoder is not None:
             if spelled is None:
                 spelled = self.char_encoder(batch.chars, batch.char_lengths)  # (U, 2C)

@@ -201,3 +201,26 @@ def test_a_model_trained_with_the_frequency_loss_tags_alike_in_both_engines(corp
     expected = predict(result.model, Batcher(vocabularies, config), dev, CPU)
     _, tag = load_predictor(path, device="cpu")  # the numpy engine, which has no use for the head
     assert tag(dev) == expected
+
+
+def test_embedding_dropout_zeroes_whole_word_vectors_in_training_only(corpus, monkeypatch):
+    vocabularies = Vocabularies.build(corpus)
+    sizes = len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels)
+    model = Tagger(tiny_config(dropout=0.0, embedding_dropout=0.5), *sizes)
+    batch = Batcher(vocabularies).batch(corpus[:8], with_tags=True)
+    seen = []
+    monkeypatch.setattr(model.rnn, "forward", lambda x, lengths: seen.append(x) or x)
+    torch.manual_seed(0)
+    model.encode(batch)
+    words = seen[-1][..., : model.config.word_dim][batch.mask]  # (tokens, W)
+    dropped = (words == 0).all(dim=-1)
+    assert 0.3 < dropped.float().mean().item() < 0.7  # about half the tokens
+    kept = model.word_embed(batch.words)[batch.mask][~dropped]
+    torch.testing.assert_close(words[~dropped], kept * 2)  # scaled by 1 / (1 - p)
+    spelled = seen[-1][..., model.config.word_dim :][batch.mask]
+    assert (spelled[dropped] != 0).any(dim=-1).all()  # the character vectors stay
+    model.eval()
+    model.encode(batch)
+    torch.testing.assert_close(
+        seen[-1][..., : model.config.word_dim], model.word_embed(batch.words)
+    )

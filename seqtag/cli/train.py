@@ -176,6 +176,14 @@ _train_defaults = TrainConfig()
     help="Dropout between layers.",
 )
 @click.option(
+    "--embedding-dropout",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=_model_defaults.embedding_dropout,
+    show_default=True,
+    help="In training, zero a token's whole word vector with this probability (its spelling "
+    "still counts), so the tagger learns to do without; 0 turns it off.",
+)
+@click.option(
     "--scheme",
     type=click.Choice(["auto", "none", *SCHEMES]),
     default="auto",
