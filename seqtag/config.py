@@ -54,6 +54,9 @@ class ModelConfig:
     embedding_dropout: float = 0.0
     # Size of the frozen pretrained word vectors (--embeddings) beside the trained ones; 0: none.
     pretrained_dim: int = 0
+    # Networks trained from different seeds whose predictions are averaged (model.Ensemble);
+    # each one is the whole network above.
+    ensemble: int = 1
     # Span labels (NER): the tag scheme of the training data, which decoding never breaks, and
     # whether a CRF scores whole tag sequences; both set from the data unless given.
     scheme: str | None = None  # iob1, iob2, iobes, bilou; None for labels that are not spans

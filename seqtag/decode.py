@@ -20,7 +20,7 @@ from seqtag.read import Sentence
 if TYPE_CHECKING:
     import torch
 
-    from seqtag.model import Tagger
+    from seqtag.model import Ensemble, Tagger
 
 FORM_CACHE_SIZE = 30_000  # forms whose character vectors are kept: 24 MB at the default sizes
 
@@ -69,7 +69,7 @@ class Predictor:
 
     def __init__(
         self,
-        model: Tagger,
+        model: Tagger | Ensemble,
         batcher: Batcher,
         device: torch.device,
         max_tokens: int = MAX_BATCH_TOKENS,
@@ -79,7 +79,9 @@ class Predictor:
         self.device = device
         self.max_tokens = max_tokens
         self.form_vectors = None
-        encoder = model.char_encoder
+        # An ensemble's members each have their own character encoder: no shared cache, the
+        # batches carry the characters instead.
+        encoder = getattr(model, "char_encoder", None)
         if encoder is not None:
             import torch
 
@@ -103,7 +105,8 @@ class Predictor:
             with torch.inference_mode():
                 for indices in inference_order(sentences, self.max_tokens):
                     batch = self.batcher.batch(
-                        [sentences[i] for i in indices], with_chars=False
+                        [sentences[i] for i in indices],
+                        with_chars=self.form_vectors is None and self.model.config.char,
                     ).to(self.device)
                     spelled = None
                     if self.form_vectors is not None:
@@ -117,7 +120,7 @@ class Predictor:
 
 
 def predict(
-    model: Tagger,
+    model: Tagger | Ensemble,
     batcher: Batcher,
     sentences: Sequence[Sentence],
     device: torch.device,
@@ -154,7 +157,7 @@ def load_predictor(path: str | Path, device: str = "auto", threads: int | None =
         for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[variable] = str(threads)
     from seqtag.modelfile import read_model
-    from seqtag.numpy_tagger import NumpyTagger
+    from seqtag.numpy_tagger import numpy_predictor
 
     arrays = read_model(path)
-    return arrays, NumpyTagger(arrays, str(path))
+    return arrays, numpy_predictor(arrays, str(path))

@@ -8,6 +8,8 @@ never writes a transition the scheme forbids (Viterbi under its constraints).
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Sequence
 
 import torch
@@ -179,3 +181,38 @@ class Tagger(nn.Module):
             return [[tuple(ids) for ids in row[:n]] for row, n in rows]
         best = emissions.argmax(dim=-1)  # (B, T)
         return [row[:n] for row, n in zip(best.tolist(), lengths, strict=True)]
+
+
+class Ensemble(nn.Module):
+    """Taggers of one configuration trained from different seeds (--ensemble N), tagging
+    together: their label probabilities are averaged (a CRF's scores and transitions, for CRF
+    taggers), which evens out the luck of any one run on small data."""
+
+    def __init__(self, members: Sequence[Tagger]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.config = dataclasses.replace(members[0].config, ensemble=len(members))
+        self.label_sizes = members[0].label_sizes
+        self.uses_crf = members[0].crf is not None  # decode then averages their CRFs
+
+    def forward(self, batch: Batch, spelled: None = None) -> torch.Tensor:
+        """Per column, the log of the members' mean label probabilities (B, T, K); with CRFs,
+        the members' mean emission scores."""
+        scores = torch.stack([member(batch) for member in self.members])  # (N, B, T, K)
+        if self.uses_crf:
+            return scores.mean(dim=0)
+        blocks = [
+            torch.logsumexp(torch.log_softmax(block, dim=-1), dim=0) - math.log(len(self.members))
+            for block in scores.split(self.label_sizes, dim=-1)
+        ]
+        return torch.cat(blocks, dim=-1)
+
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list]:
+        if self.uses_crf:
+            start, end, transitions = (
+                torch.stack(parts).mean(dim=0)
+                for parts in zip(*(member.crf.scores() for member in self.members), strict=True)
+            )
+            return viterbi(emissions, mask, start, end, transitions)
+        # Log-probabilities already: the first member's argmax or constrained Viterbi applies.
+        return self.members[0].decode(emissions, mask)

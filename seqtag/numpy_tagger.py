@@ -17,6 +17,7 @@ forms still going, so no step is spent on padding.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -330,12 +331,74 @@ class NumpyTagger:
         return viterbi(scores, lengths, *self.decoding)
 
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
-        predictions: list[list[str]] = [[] for _ in sentences]
-        for indices in inference_order(sentences, self.max_tokens):
-            best = self.decode(*self.emissions([sentences[i] for i in indices]))
-            for i, ids in zip(indices, best, strict=True):
-                predictions[i] = self.vocabularies.decode_tags(ids)
-        return predictions
+        return tag_sentences(self, self.vocabularies, sentences, self.max_tokens)
+
+
+class NumpyEnsemble:
+    """An ensemble's members (model.Ensemble) tagging together on numpy: per column, the mean
+    of their label probabilities, or with CRFs the mean of their scores and transitions."""
+
+    def __init__(
+        self, arrays: ModelArrays, source: str = "model", max_tokens: int = MAX_BATCH_TOKENS
+    ):
+        config = arrays.model_config
+        member_config = dataclasses.replace(config, ensemble=1)
+        self.members = []
+        for i in range(config.ensemble):
+            prefix = f"members.{i}."
+            weights = {
+                k[len(prefix) :]: v for k, v in arrays.weights.items() if k.startswith(prefix)
+            }
+            member = dataclasses.replace(arrays, weights=weights, model_config=member_config)
+            self.members.append(NumpyTagger(member, source, max_tokens))
+        self.lead = self.members[0]
+        self.max_tokens = max_tokens
+        if config.crf:
+            self.decoding = tuple(
+                np.mean(parts, axis=0)
+                for parts in zip(*(m.decoding for m in self.members), strict=True)
+            )
+
+    def emissions(self, sentences: Sequence[Sentence]) -> tuple[np.ndarray, np.ndarray]:
+        scores = []
+        for member in self.members:
+            member_scores, lengths = member.emissions(sentences)
+            scores.append(member_scores)
+        stacked = np.stack(scores)  # (N, B, T, K)
+        if self.lead.config.crf:
+            return stacked.mean(axis=0), lengths
+        blocks = np.split(stacked, self.lead.column_ends[:-1], axis=-1)
+        combined = [
+            np.log(np.exp(log_softmax(block)).mean(axis=0)) for block in blocks
+        ]  # log of the mean probabilities, per column
+        return np.concatenate(combined, axis=-1), lengths
+
+    def decode(self, scores: np.ndarray, lengths: np.ndarray) -> list[list]:
+        if self.lead.config.crf:
+            return viterbi(scores, lengths, *self.decoding)
+        return self.lead.decode(scores, lengths)  # log-probabilities: argmax or constrained
+
+    def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
+        return tag_sentences(self, self.lead.vocabularies, sentences, self.max_tokens)
+
+
+def numpy_predictor(arrays: ModelArrays, source: str = "model"):
+    """The numpy tagger of a model file: a NumpyTagger, or a NumpyEnsemble."""
+    if arrays.model_config.ensemble > 1:
+        return NumpyEnsemble(arrays, source)
+    return NumpyTagger(arrays, source)
+
+
+def tag_sentences(
+    engine, vocabularies: Vocabularies, sentences, max_tokens: int
+) -> list[list[str]]:
+    """Tags of sentences, in input order, from an engine's ``emissions`` and ``decode``."""
+    predictions: list[list[str]] = [[] for _ in sentences]
+    for indices in inference_order(sentences, max_tokens):
+        best = engine.decode(*engine.emissions([sentences[i] for i in indices]))
+        for i, ids in zip(indices, best, strict=True):
+            predictions[i] = vocabularies.decode_tags(ids)
+    return predictions
 
 
 LAYER_WEIGHTS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")

@@ -23,7 +23,7 @@ from seqtag.batch import IGNORE, Batch, Batcher, training_order
 from seqtag.config import FREQUENCY_BINS, ModelConfig, TrainConfig
 from seqtag.decode import predict
 from seqtag.evaluate import accuracy, entity_f1
-from seqtag.model import Tagger
+from seqtag.model import Ensemble, Tagger
 from seqtag.read import Sentence
 from seqtag.vocab import UNK, Vocabularies
 
@@ -93,7 +93,17 @@ def frequency_bin_table(sentences: Sequence[Sentence], batcher: Batcher):
     return table
 
 
-def build_model(config: ModelConfig, vocabularies: Vocabularies) -> Tagger:
+def member_seed(seed: int, member: int) -> int:
+    """The seed of an ensemble's member: the run's own for the first (an ensemble of one is the
+    plain model), far apart for the others, so the ensembles of seeds 1, 2, 3 share no member."""
+    return seed + 1000 * member
+
+
+def build_model(config: ModelConfig, vocabularies: Vocabularies) -> Tagger | Ensemble:
+    """The untrained network of ``config``: a Tagger, or an Ensemble of config.ensemble."""
+    if config.ensemble > 1:
+        member = dataclasses.replace(config, ensemble=1)
+        return Ensemble([build_model(member, vocabularies) for _ in range(config.ensemble)])
     allowed = None
     if config.scheme is not None:
         from seqtag.scheme import allowed_transitions
