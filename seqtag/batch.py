@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from seqtag.affixes import affix_keys
-from seqtag.config import ModelConfig
+from seqtag.config import PLAIN_INPUTS, ModelConfig
 from seqtag.embeddings import lookup_key
 from seqtag.read import Sentence, split_tag
 from seqtag.vocab import PAD, UNK, Vocabularies, word_keys
@@ -86,8 +86,8 @@ class Batcher:
 
     def __init__(self, vocabularies: Vocabularies, config: ModelConfig | None = None):
         """``config``: the model's, for the inputs it takes (lowercased word keys, affixes);
-        default ModelConfig()."""
-        config = config or ModelConfig()
+        None: words as written and no affixes."""
+        config = config or PLAIN_INPUTS
         if config.affixes and vocabularies.affixes is None:
             raise ValueError("affix embeddings need an affix vocabulary")
         self.vocabularies = vocabularies

@@ -137,7 +137,9 @@ class Tagger(nn.Module):
             x = torch.cat([x, spelled[batch.forms]], dim=-1)  # (B, T, W + 2C)
         if self.affix_embed is not None:
             if batch.affixes is None:
-                raise ValueError("the model has affix embeddings: batch with Batcher(.., affixes)")
+                raise ValueError(
+                    "the model has affix embeddings: batch with Batcher(vocabularies, config)"
+                )
             affixed = self.affix_embed(batch.affixes).flatten(1)  # (U, 2N x A)
             x = torch.cat([x, affixed[batch.forms]], dim=-1)
         x = self.dropout(x)

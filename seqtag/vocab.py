@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from seqtag.config import ModelConfig
+from seqtag.config import PLAIN_INPUTS, ModelConfig
 from seqtag.read import TAG_SEPARATOR, split_tag
 
 PAD = 0
@@ -88,11 +88,11 @@ class Vocabularies:
         cls, sentences: Iterable, config: ModelConfig | None = None, columns: int = 1
     ) -> Vocabularies:
         """The vocabularies of training sentences for a model configured as ``config`` (its
-        word keys, with or without affixes; default: ModelConfig()) that learns ``columns``
-        columns (tags of several are joined, see read.Columns)."""
+        word keys, with or without affixes; None: words as written, no affixes) that learns
+        ``columns`` columns (tags of several are joined, see read.Columns)."""
         from seqtag.affixes import affix_vocab
 
-        config = config or ModelConfig()
+        config = config or PLAIN_INPUTS
         sentences = list(sentences)
         words = [word for sentence in sentences for word in sentence.words]
         tags = [tag for sentence in sentences for tag in sentence.tags]

@@ -82,7 +82,7 @@ def test_missing_or_foreign_checkpoints_are_clear_errors(tmp_path, content, mess
 
 def test_resumed_fit_equals_an_uninterrupted_one(tmp_path):
     train, dev = read(TRAIN, 120), read(DEV, 40)
-    vocabularies = Vocabularies.build(train)
+    vocabularies = Vocabularies.build(train, TINY_MODEL)
     config = TrainConfig(epoch_size=0, max_epochs=4, patience=4, batch_size=16)
 
     def keep(state):  # the state refers to live tensors: store it, as the CLI does
@@ -104,7 +104,7 @@ def test_resumed_fit_equals_an_uninterrupted_one(tmp_path):
 
 def test_resuming_a_finished_run_trains_no_more(tmp_path):
     train, dev = read(TRAIN, 60), read(DEV, 20)
-    vocabularies = Vocabularies.build(train)
+    vocabularies = Vocabularies.build(train, TINY_MODEL)
     config = TrainConfig(epoch_size=0, max_epochs=2, batch_size=16)
     fit(
         train,

@@ -23,7 +23,7 @@ def corpus():
 
 def untrained(vocabularies: Vocabularies) -> Tagger:
     torch.manual_seed(3)
-    config = ModelConfig(layers=1, hidden=12, word_dim=10, char_dim=6, char_hidden=6)
+    config = ModelConfig(layers=1, hidden=12, word_dim=10, char_dim=6, char_hidden=6, affixes=0)
     sizes = len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels)
     return Tagger(config, *sizes).eval()
 
@@ -63,7 +63,7 @@ def test_one_sentence_with_more_forms_than_the_cache_holds(corpus):
 def test_a_model_without_characters_needs_no_cache(corpus):
     vocabularies = Vocabularies.build(corpus)
     model = Tagger(
-        ModelConfig(layers=1, hidden=8, word_dim=6, char=False),
+        ModelConfig(layers=1, hidden=8, word_dim=6, char=False, affixes=0),
         len(vocabularies.words),
         len(vocabularies.chars),
         len(vocabularies.labels),

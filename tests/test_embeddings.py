@@ -133,7 +133,7 @@ def test_training_keeps_the_vectors_frozen_and_aligned_with_their_words(embedded
 def test_a_word_known_only_from_the_vectors_is_used_when_tagging(embedded_model):
     path, rows = embedded_model
     loaded = modelfile.load(path)
-    batcher = Batcher(loaded.vocabularies)
+    batcher = Batcher(loaded.vocabularies, loaded.model.config)
     assert "zyzzyva" not in loaded.vocabularies.words  # not a training word ...
     encoded = batcher.encode([Sentence(["Zyzzyva", "qqq"])])
     row = loaded.vocabularies.pretrained.encode("zyzzyva")
@@ -147,7 +147,7 @@ def test_the_vectors_change_the_scores_of_a_word_absent_from_train(tmp_path):
     """With random weights: the same unseen word scores differently once it has a vector."""
     sentences = [Sentence(["a", "b"], ["X", "Y"])]
     plain = Vocabularies.build(sentences)
-    config = ModelConfig(hidden=4, word_dim=3, char=False, pretrained_dim=2)
+    config = ModelConfig(hidden=4, word_dim=3, char=False, pretrained_dim=2, affixes=0)
     vocabularies = plain.with_pretrained(["seen"])
     torch.manual_seed(0)
     model = build_model(config, vocabularies)

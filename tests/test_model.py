@@ -28,7 +28,7 @@ def corpus():
 
 
 def tiny_config(**changes) -> ModelConfig:
-    base = dict(layers=1, hidden=12, word_dim=10, char_dim=6, char_hidden=6, dropout=0.2)
+    base = dict(layers=1, hidden=12, word_dim=10, char_dim=6, char_hidden=6, dropout=0.2, affixes=0)
     return ModelConfig(**{**base, **changes})
 
 

@@ -104,10 +104,11 @@ def test_batches_hold_one_label_id_per_column(corpus):
 
 
 def test_the_loss_is_the_sum_of_one_cross_entropy_per_column(corpus):
-    vocabularies = Vocabularies.build(corpus, columns=3)
+    config = ModelConfig(hidden=8, char_hidden=5, dropout=0.0)
+    vocabularies = Vocabularies.build(corpus, config, columns=3)
     torch.manual_seed(0)
-    model = build_model(ModelConfig(hidden=8, char_hidden=5, dropout=0.0), vocabularies)
-    batch = Batcher(vocabularies).batch(corpus[:4], with_tags=True)
+    model = build_model(config, vocabularies)
+    batch = Batcher(vocabularies, config).batch(corpus[:4], with_tags=True)
     emissions = model(batch)
     sizes = [len(labels) for labels in vocabularies.label_sets]
     assert emissions.shape[-1] == sum(sizes)
@@ -124,7 +125,7 @@ def test_the_loss_is_the_sum_of_one_cross_entropy_per_column(corpus):
 
 
 def test_a_crf_or_a_scheme_needs_a_single_column(corpus):
-    vocabularies = Vocabularies.build(corpus, columns=3)
+    vocabularies = Vocabularies.build(corpus, ModelConfig(), columns=3)
     with pytest.raises(SeqtagError, match="one column"):
         build_model(ModelConfig(hidden=8, crf=True), vocabularies)
     vocabularies = dataclasses.replace(vocabularies, labels=Vocabularies.build(corpus).labels)
@@ -132,13 +133,15 @@ def test_a_crf_or_a_scheme_needs_a_single_column(corpus):
     with pytest.raises(SeqtagError, match="one column"):
         from seqtag.model import Tagger as Network
 
-        Network(ModelConfig(hidden=8), 10, 10, 3, allowed_transitions(labels, "iob2"), 0, 0, [4])
+        config = ModelConfig(hidden=8, affixes=0)
+        Network(config, 10, 10, 3, allowed_transitions(labels, "iob2"), 0, 0, [4])
 
 
 def test_both_engines_tag_several_columns_alike(corpus, tmp_path):
-    vocabularies = Vocabularies.build(corpus, columns=3)
+    config = ModelConfig(hidden=10, word_dim=8, char_hidden=6, char_dim=5)  # affixes too
+    vocabularies = Vocabularies.build(corpus, config, columns=3)
     torch.manual_seed(1)
-    model = build_model(ModelConfig(hidden=10, word_dim=8, char_hidden=6, char_dim=5), vocabularies)
+    model = build_model(config, vocabularies)
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.mul_(3.0)
@@ -146,7 +149,7 @@ def test_both_engines_tag_several_columns_alike(corpus, tmp_path):
     modelfile.save(path, model, vocabularies, "upos,xpos,feats", TrainConfig(), {})
     loaded = modelfile.load(path)
     plain = [Sentence(s.words) for s in corpus] + [Sentence(["Zyzzyva", ""]), Sentence([])]
-    expected = Predictor(loaded.model, Batcher(loaded.vocabularies), CPU)(plain)
+    expected = Predictor(loaded.model, Batcher(loaded.vocabularies, config), CPU)(plain)
     assert NumpyTagger(modelfile.read_model(path))(plain) == expected
     assert all(tag.count(TAG_SEPARATOR) == 2 for tags in expected for tag in tags)
 
@@ -213,7 +216,7 @@ def test_tag_writes_every_column_in_each_format(three_column_model):
     rows = [line.split("\t") for line in tsv.stdout.splitlines() if line]
     assert [row[0] for row in rows] == ["Dogs", "bark", "."] and {len(r) for r in rows} == {4}
     jsonl = run(
-        "tag", "-m", three_column_model, "-i", "tokenized", "-f", "jsonl", input="Dogs bark\n"
+        "tag", "-m", three_column_model, "-i", "tokenized", "-f", "jsonl", input="Dogs bark .\n"
     )
     record = json.loads(jsonl.stdout)
     assert list(record["tags"]) == ["upos", "xpos", "feats"]

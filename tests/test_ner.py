@@ -56,10 +56,10 @@ def as_column_file(sentences: list[Sentence]) -> str:
 @pytest.mark.parametrize("crf", [True, False])
 def test_ner_models_never_break_their_scheme_and_survive_save_and_load(tmp_path, scheme, crf):
     train, dev = synthetic(60, scheme, seed=1), synthetic(20, scheme, seed=2)
-    vocabularies = Vocabularies.build(train)
     config = ModelConfig(
         layers=1, hidden=12, word_dim=10, char_dim=6, char_hidden=6, scheme=scheme, crf=crf
     )
+    vocabularies = Vocabularies.build(train, config)
     result = fit(
         train, dev, vocabularies, config, TrainConfig(epoch_size=0, max_epochs=3, batch_size=8), CPU
     )
@@ -75,18 +75,18 @@ def test_ner_models_never_break_their_scheme_and_survive_save_and_load(tmp_path,
         Sentence(rng.sample(FILLER + NAMES["PER"] + NAMES["LOC"] + ["X", "Y"], 8))
         for _ in range(30)
     ]
-    before = predict(result.model, Batcher(vocabularies), probe, CPU)
-    after = predict(loaded.model, Batcher(loaded.vocabularies), probe, CPU)
+    before = predict(result.model, Batcher(vocabularies, config), probe, CPU)
+    after = predict(loaded.model, Batcher(loaded.vocabularies, config), probe, CPU)
     assert before == after
     assert all(invalid_positions(tags, scheme) == [] for tags in after)
 
 
 def test_the_ner_model_learns_the_names(tmp_path):
     train, dev = synthetic(150, "iob2", seed=4), synthetic(40, "iob2", seed=5)
-    vocabularies = Vocabularies.build(train)
     config = ModelConfig(
         layers=1, hidden=16, word_dim=16, char_dim=8, char_hidden=8, scheme="iob2", crf=True
     )
+    vocabularies = Vocabularies.build(train, config)
     result = fit(
         train,
         dev,

@@ -36,7 +36,8 @@ def test_a_run_ends_right_after_its_last_allowed_cut():
     train, dev = split_dev(corpus, 0.2, seed=1)
     config = TrainConfig(epoch_size=0, max_epochs=40, patience=40, max_lr_decays=1, seed=2)
     model = ModelConfig(layers=1, hidden=8, word_dim=8, char_dim=4, char_hidden=4)
-    result = fit(train, dev, Vocabularies.build(train), model, config, torch.device("cpu"))
+    vocabularies = Vocabularies.build(train, model)
+    result = fit(train, dev, vocabularies, model, config, torch.device("cpu"))
     worse = [
         e.epoch for e in result.epochs if e.dev_score <= e.best_score and e.epoch != e.best_epoch
     ]
