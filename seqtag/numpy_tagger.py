@@ -368,9 +368,14 @@ class NumpyEnsemble:
         if self.lead.config.crf:
             return stacked.mean(axis=0), lengths
         blocks = np.split(stacked, self.lead.column_ends[:-1], axis=-1)
-        combined = [
-            np.log(np.exp(log_softmax(block)).mean(axis=0)) for block in blocks
-        ]  # log of the mean probabilities, per column
+        # Per column, the log of the mean probabilities, as a log-sum-exp that never takes the
+        # log of a probability that underflowed to 0.
+        combined = []
+        for block in blocks:
+            log_probabilities = log_softmax(block)  # (N, B, T, K)
+            top = log_probabilities.max(axis=0)
+            spread = np.exp(log_probabilities - top).sum(axis=0)  # >= 1: the top term is 1
+            combined.append(top + np.log(spread / len(self.members)))
         return np.concatenate(combined, axis=-1), lengths
 
     def decode(self, scores: np.ndarray, lengths: np.ndarray) -> list[list]:
