@@ -338,26 +338,33 @@ class NumpyEnsemble:
     """An ensemble's members (model.Ensemble) tagging together on numpy: per column, the mean
     of their label probabilities, or with CRFs the mean of their scores and transitions."""
 
-    def __init__(
-        self, arrays: ModelArrays, source: str = "model", max_tokens: int = MAX_BATCH_TOKENS
-    ):
-        config = arrays.model_config
-        member_config = dataclasses.replace(config, ensemble=1)
-        self.members = []
-        for i in range(config.ensemble):
+    def __init__(self, members: Sequence[NumpyTagger], max_tokens: int = MAX_BATCH_TOKENS):
+        """``members``: taggers of one configuration and the same vocabularies."""
+        self.members = list(members)
+        self.lead = self.members[0]
+        self.max_tokens = max_tokens
+        if self.lead.config.crf:
+            self.decoding = tuple(
+                np.mean(parts, axis=0)
+                for parts in zip(*(m.decoding for m in self.members), strict=True)
+            )
+
+    @classmethod
+    def from_arrays(
+        cls, arrays: ModelArrays, source: str = "model", max_tokens: int = MAX_BATCH_TOKENS
+    ) -> NumpyEnsemble:
+        """The ensemble of a model file saved with --ensemble: members' weights under
+        ``members.{i}.``."""
+        member_config = dataclasses.replace(arrays.model_config, ensemble=1)
+        members = []
+        for i in range(arrays.model_config.ensemble):
             prefix = f"members.{i}."
             weights = {
                 k[len(prefix) :]: v for k, v in arrays.weights.items() if k.startswith(prefix)
             }
             member = dataclasses.replace(arrays, weights=weights, model_config=member_config)
-            self.members.append(NumpyTagger(member, source, max_tokens))
-        self.lead = self.members[0]
-        self.max_tokens = max_tokens
-        if config.crf:
-            self.decoding = tuple(
-                np.mean(parts, axis=0)
-                for parts in zip(*(m.decoding for m in self.members), strict=True)
-            )
+            members.append(NumpyTagger(member, source, max_tokens))
+        return cls(members, max_tokens)
 
     def emissions(self, sentences: Sequence[Sentence]) -> tuple[np.ndarray, np.ndarray]:
         scores = []
@@ -390,7 +397,7 @@ class NumpyEnsemble:
 def numpy_predictor(arrays: ModelArrays, source: str = "model"):
     """The numpy tagger of a model file: a NumpyTagger, or a NumpyEnsemble."""
     if arrays.model_config.ensemble > 1:
-        return NumpyEnsemble(arrays, source)
+        return NumpyEnsemble.from_arrays(arrays, source)
     return NumpyTagger(arrays, source)
 
 
