@@ -31,3 +31,14 @@ def test_split_options_builds_both_configs():
 def test_unknown_rnn_type():
     with pytest.raises(SeqtagError, match="unknown rnn type"):
         ModelConfig(rnn="transformer")
+
+
+def test_configs_pos_toml_says_the_built_in_defaults():
+    """configs/pos.toml documents the defaults: every value in it must be the built-in one."""
+    from conftest import ROOT
+
+    valid = field_names(ModelConfig) + field_names(TrainConfig)
+    values = load_toml(ROOT / "configs" / "pos.toml", valid)
+    defaults = {**vars(ModelConfig()), **vars(TrainConfig())}
+    assert {key: defaults[key] for key in values} == values
+    assert {"affixes", "ensemble", "hidden", "epoch_size"} <= set(values)
