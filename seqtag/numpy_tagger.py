@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from seqtag import SeqtagError
-from seqtag.batch import MAX_BATCH_TOKENS, Batcher, inference_order
+from seqtag.batch import MAX_BATCH_TOKENS, Batcher, Encoded, inference_order
 from seqtag.config import FREQUENCY_BINS, ModelConfig
 from seqtag.decode import FormVectors
 from seqtag.modelfile import ModelArrays
@@ -285,9 +285,13 @@ class NumpyTagger:
         vectors[order] = np.concatenate([final[0], final[1]], axis=-1)
         return vectors
 
-    def emissions(self, sentences: Sequence[Sentence]) -> tuple[np.ndarray, np.ndarray]:
-        """Label scores (B, T, K) of non-empty sentences, and their lengths (B,)."""
-        encoded = self.batcher.encode(sentences)
+    def emissions(
+        self, sentences: Sequence[Sentence], encoded: Encoded | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Label scores (B, T, K) of non-empty sentences, and their lengths (B,); ``encoded``:
+        their id arrays when the caller has them (an ensemble's members share one)."""
+        if encoded is None:
+            encoded = self.batcher.encode(sentences)
         forms = encoded.forms.T  # (T, B), time-major: each token's row in encoded.spellings
         rows = reversal_rows(encoded.lengths, forms.shape[0])
         # The first layer's input term depends on the word form alone: computed once for each
@@ -367,9 +371,11 @@ class NumpyEnsemble:
         return cls(members, max_tokens)
 
     def emissions(self, sentences: Sequence[Sentence]) -> tuple[np.ndarray, np.ndarray]:
+        # The members share vocabularies and inputs: the id arrays are built once.
+        encoded = self.lead.batcher.encode(sentences)
         scores = []
         for member in self.members:
-            member_scores, lengths = member.emissions(sentences)
+            member_scores, lengths = member.emissions(sentences, encoded)
             scores.append(member_scores)
         stacked = np.stack(scores)  # (N, B, T, K)
         if self.lead.config.crf:

@@ -543,7 +543,7 @@ def train(
     if len(results) == 1:
         model, dev_score = results[0].model, results[0].best_score
         best_epoch, epochs_run = results[0].best_epoch, len(results[0].epochs)
-        summary = f"at epoch {best_epoch} of {epochs_run}"
+        detail = f"at epoch {best_epoch} of {epochs_run}"
     else:  # the ensemble of the members trained (all of them unless interrupted)
         model = Ensemble([r.model for r in results])
         _, metric = dev_metric_for(model_config)
@@ -552,7 +552,7 @@ def train(
         best_epoch = [r.best_epoch for r in results]
         epochs_run = [len(r.epochs) for r in results]
         alone = ", ".join(f"{r.best_score:.4f}" for r in results)
-        summary = f"with {len(results)} members (alone: {alone})"
+        detail = f"with {len(results)} members (alone: {alone})"
     modelfile.save(
         output,
         model,
@@ -574,7 +574,7 @@ def train(
         },
     )
     summary = (
-        f"{output}: dev {results[0].dev_metric} {dev_score:.4f} {summary} "
+        f"{output}: dev {results[0].dev_metric} {dev_score:.4f} {detail} "
         f"({format_seconds(seconds)})."
     )
     if interrupted:
