@@ -7,6 +7,9 @@ runs already recorded by benchmarks/train_eval.py:
 
     python benchmarks/average_models.py ../shared/data/ud/mr_ufal/dev.conllu \
         runs/mr_ufal-seed1.model runs/mr_ufal-seed2.model runs/mr_ufal-seed3.model
+
+A model file saved with --ensemble counts as its members. `growth` is the accuracy of the
+first k models together, for k = 1 .. all: how much each further member adds.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from seqtag.evaluate import accuracy  # noqa: E402
 from seqtag.lines import open_lines  # noqa: E402
 from seqtag.modelfile import read_model  # noqa: E402
-from seqtag.numpy_tagger import NumpyEnsemble, NumpyTagger  # noqa: E402
+from seqtag.numpy_tagger import NumpyEnsemble, NumpyTagger, numpy_predictor  # noqa: E402
 from seqtag.read import Column, read_conllu  # noqa: E402
 
 
@@ -39,9 +42,14 @@ def main() -> None:
         sys.exit("the models must tag the same column with the same labels")
     gold = list(read_conllu(open_lines(args.gold), Column.parse(columns.pop())))
     expected = [s.tags for s in gold]
-    members = [NumpyTagger(a, path) for a, path in zip(arrays, args.models, strict=True)]
+    members: list[NumpyTagger] = []
+    for model, path in zip(arrays, args.models, strict=True):
+        predictor = numpy_predictor(model, path)
+        members.extend(predictor.members if isinstance(predictor, NumpyEnsemble) else [predictor])
     alone = [accuracy(expected, member(gold)) for member in members]
-    together = accuracy(expected, NumpyEnsemble(members)(gold))
+    growth = [
+        accuracy(expected, NumpyEnsemble(members[:k])(gold)) for k in range(1, len(members) + 1)
+    ]
     print(
         json.dumps(
             {
@@ -49,7 +57,8 @@ def main() -> None:
                 "models": args.models,
                 "alone": alone,
                 "alone_mean": statistics.mean(alone),
-                "together": together,
+                "together": growth[-1],
+                "growth": growth,
             }
         )
     )

@@ -94,6 +94,9 @@ class TrainConfig:
     word_dropout: float = (
         0.25  # alpha: a word seen c times becomes UNK with p = alpha / (alpha + c)
     )
+    # Decay of an exponential moving average of the weights over training steps, which is
+    # then what dev scores and what is saved (train.WeightAverage); 0: the weights as trained.
+    average_weights: float = 0.0
     dev_fraction: float = 0.1  # held out from train when no --dev is given
     # An epoch is at least this many sentences (the data shuffled and passed over again): a
     # treebank of 150 sentences is then trained for as many steps between dev checks as one

@@ -6,13 +6,14 @@ epoch's weights are kept and returned, not the last epoch's.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,53 @@ def frequency_bin_table(sentences: Sequence[Sentence], batcher: Batcher):
         if word_id != UNK:
             table[word_id] = min(int(math.log2(count)), FREQUENCY_BINS - 1)
     return table
+
+
+class WeightAverage:
+    """An exponential moving average of a network's parameters over the training steps
+    (Polyak averaging). The averaged weights are what dev scores, what is kept as the best
+    epoch and what is saved; the optimizer goes on updating the network's own weights."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.steps = 0
+        self.parameters = list(model.parameters())
+        self.average = [p.detach().clone() for p in self.parameters]
+
+    @torch.no_grad()
+    def update(self) -> None:
+        """Fold in the weights after an optimizer step."""
+        self.steps += 1
+        # Early on the average follows the weights closely ((1 + t) / (10 + t), TensorFlow's
+        # num_updates rule), so it forgets the random initial weights within the first epoch.
+        decay = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        for average, parameter in zip(self.average, self.parameters, strict=True):
+            average.lerp_(parameter, 1 - decay)
+
+    @contextlib.contextmanager
+    def applied(self) -> Iterator[None]:
+        """The averaged weights in the network inside the block, its own weights after."""
+        own = [p.detach().clone() for p in self.parameters]
+        with torch.no_grad():
+            for parameter, average in zip(self.parameters, self.average, strict=True):
+                parameter.copy_(average)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for parameter, weights in zip(self.parameters, own, strict=True):
+                    parameter.copy_(weights)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps, "average": self.average}
+
+    @torch.no_grad()
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if len(state["average"]) != len(self.average):
+            raise ValueError("the weight average does not fit the model")
+        self.steps = state["steps"]
+        for average, stored in zip(self.average, state["average"], strict=True):
+            average.copy_(stored)
 
 
 def member_seed(seed: int, member: int) -> int:
@@ -175,6 +223,9 @@ def fit(
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode="max", factor=train_config.lr_decay, patience=0, threshold=0.0
         )
+    averaged = None
+    if train_config.average_weights > 0:
+        averaged = WeightAverage(model, train_config.average_weights)
     batcher = Batcher(vocabularies, model_config)
     drop_table = word_dropout_table(train, batcher, train_config.word_dropout)
     bin_table = frequency_bin_table(train, batcher) if model.frequency_head else None
@@ -193,6 +244,8 @@ def fit(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.clip)
             optimizer.step()
+            if averaged is not None:
+                averaged.update()
             total_loss += loss.item()
             if on_batch is not None:
                 on_batch(done, len(batches))
@@ -207,6 +260,7 @@ def fit(
             "best_epoch": result.best_epoch,
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "averaged": averaged.state_dict() if averaged is not None else None,
             "rng": {
                 "torch": torch.get_rng_state(),
                 "word_dropout": dropout_rng.get_state(),
@@ -225,6 +279,8 @@ def fit(
             optimizer.load_state_dict(resume["optimizer"])
             if scheduler is not None:
                 scheduler.load_state_dict(resume["scheduler"])
+            if averaged is not None:
+                averaged.load_state_dict(resume["averaged"])
             torch.set_rng_state(resume["rng"]["torch"])
             dropout_rng.set_state(resume["rng"]["word_dropout"])
             order_rng.setstate(resume["rng"]["batch_order"])
@@ -249,12 +305,13 @@ def fit(
             ]
             learning_rate = optimizer.param_groups[0]["lr"]
             loss = train_epoch(batches)
-            dev_score = dev_metric(dev_gold, predict(model, batcher, dev, device))
+            with averaged.applied() if averaged is not None else contextlib.nullcontext():
+                dev_score = dev_metric(dev_gold, predict(model, batcher, dev, device))
+                if dev_score > result.best_score:
+                    result.best_score, result.best_epoch = dev_score, epoch
+                    best_state = copy.deepcopy(model.state_dict())
             if scheduler is not None:
                 scheduler.step(dev_score)
-            if dev_score > result.best_score:
-                result.best_score, result.best_epoch = dev_score, epoch
-                best_state = copy.deepcopy(model.state_dict())
             elapsed = time.perf_counter() - start
             report = EpochReport(
                 epoch,

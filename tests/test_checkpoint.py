@@ -80,10 +80,13 @@ def test_missing_or_foreign_checkpoints_are_clear_errors(tmp_path, content, mess
         checkpoint.load(tmp_path)
 
 
-def test_resumed_fit_equals_an_uninterrupted_one(tmp_path):
+@pytest.mark.parametrize("average_weights", [0.0, 0.9])
+def test_resumed_fit_equals_an_uninterrupted_one(tmp_path, average_weights):
     train, dev = read(TRAIN, 120), read(DEV, 40)
     vocabularies = Vocabularies.build(train, TINY_MODEL)
-    config = TrainConfig(epoch_size=0, max_epochs=4, patience=4, batch_size=16)
+    config = TrainConfig(
+        epoch_size=0, max_epochs=4, patience=4, batch_size=16, average_weights=average_weights
+    )
 
     def keep(state):  # the state refers to live tensors: store it, as the CLI does
         checkpoint.save(tmp_path / str(state["epoch"]), state)

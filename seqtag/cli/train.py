@@ -274,6 +274,14 @@ _train_defaults = TrainConfig()
     help="Stop once --lr-decay has cut the learning rate this many times (0: no limit).",
 )
 @click.option(
+    "--average-weights",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=_train_defaults.average_weights,
+    show_default=True,
+    help="Score and save a moving average of the weights over training steps, each step "
+    "keeping this share of the average (e.g. 0.99); 0 keeps the weights as trained.",
+)
+@click.option(
     "--epoch-size",
     type=click.IntRange(0),
     default=_train_defaults.epoch_size,
