@@ -55,6 +55,10 @@ class ModelConfig:
     # Training only: the probability that a token's whole word vector (trained and pretrained)
     # is zeroed, beside word dropout's UNK replacement of rare words; 0: off.
     embedding_dropout: float = 0.0
+    # Training only: the share of each token's target probability spread over all labels
+    # (cross-entropy against 1-E on the gold label plus E/K on each); 0: one-hot targets.
+    # Softmax outputs only: a CRF's loss is over whole tag sequences.
+    label_smoothing: float = 0.0
     # Size of the frozen pretrained word vectors (--embeddings) beside the trained ones; 0: none.
     pretrained_dim: int = 0
     # Networks trained from different seeds whose predictions are averaged (model.Ensemble);
@@ -69,6 +73,11 @@ class ModelConfig:
         if self.rnn not in RNN_TYPES:
             raise SeqtagError(
                 f"unknown rnn type {self.rnn!r}; choose one of {', '.join(RNN_TYPES)}"
+            )
+        if self.crf and self.label_smoothing > 0:
+            raise SeqtagError(
+                "label smoothing applies to a softmax output; a CRF scores whole tag sequences "
+                "(train with --no-crf, or without --label-smoothing)"
             )
         if self.scheme is not None and self.scheme not in SCHEMES:
             raise SeqtagError(

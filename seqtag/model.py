@@ -146,8 +146,9 @@ class Tagger(nn.Module):
         return self.rnn(x, batch.lengths)  # (B, T, 2H), not zero past each sentence's end
 
     def loss(self, emissions: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """Per real token: mean cross-entropy, or the CRF's negative log-likelihood divided by the
-        number of tokens (the same scale, so learning rates carry over)."""
+        """Per real token: mean cross-entropy (against smoothed targets with
+        ``config.label_smoothing``), or the CRF's negative log-likelihood divided by the number
+        of tokens (the same scale, so learning rates carry over)."""
         if self.crf is not None:
             log_likelihood = self.crf.log_likelihood(emissions, batch.tags, batch.mask)
             return -log_likelihood.sum() / batch.mask.sum()
@@ -157,12 +158,16 @@ class Tagger(nn.Module):
                     scores.reshape(-1, scores.size(-1)),
                     batch.tags[..., i].reshape(-1),
                     ignore_index=IGNORE,
+                    label_smoothing=self.config.label_smoothing,
                 )  # fmt: skip
                 for i, scores in enumerate(emissions.split(self.label_sizes, dim=-1))
             )
         K = emissions.size(-1)
         return nn.functional.cross_entropy(
-            emissions.reshape(-1, K), batch.tags.reshape(-1), ignore_index=IGNORE
+            emissions.reshape(-1, K),
+            batch.tags.reshape(-1),
+            ignore_index=IGNORE,
+            label_smoothing=self.config.label_smoothing,
         )
 
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list]:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import DATA
 
-from seqtag import modelfile
+from seqtag import SeqtagError, modelfile
 from seqtag.batch import IGNORE, Batcher
 from seqtag.config import FREQUENCY_BINS, ModelConfig, TrainConfig
 from seqtag.decode import load_predictor, predict
@@ -224,3 +224,24 @@ def test_embedding_dropout_zeroes_whole_word_vectors_in_training_only(corpus, mo
     torch.testing.assert_close(
         seen[-1][..., : model.config.word_dim], model.word_embed(batch.words)
     )
+
+
+def test_label_smoothing_aims_at_a_mixture_of_gold_and_uniform(corpus):
+    vocabularies = Vocabularies.build(corpus)
+    batch = Batcher(vocabularies).batch(corpus[:5], with_tags=True)
+    sizes = len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels)
+    torch.manual_seed(0)
+    model = Tagger(tiny_config(dropout=0.0, label_smoothing=0.2), *sizes)
+    scores = model(batch)[batch.mask]  # (tokens, K)
+    gold = batch.tags[batch.mask]
+    log_probabilities = scores.log_softmax(dim=-1)
+    expected = -(
+        0.8 * log_probabilities.gather(1, gold.unsqueeze(1)).squeeze(1)
+        + 0.2 * log_probabilities.mean(dim=-1)
+    ).mean()
+    assert model.loss(model(batch), batch).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_label_smoothing_is_refused_with_a_crf():
+    with pytest.raises(SeqtagError, match="label smoothing applies to a softmax"):
+        tiny_config(crf=True, label_smoothing=0.1)

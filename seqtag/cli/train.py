@@ -184,6 +184,14 @@ _train_defaults = TrainConfig()
     "still counts), so the tagger learns to do without; 0 turns it off.",
 )
 @click.option(
+    "--label-smoothing",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=_model_defaults.label_smoothing,
+    show_default=True,
+    help="In training, aim the softmax at the gold label with 1-E of the probability and "
+    "spread E over all labels, so the tagger is never rewarded for certainty; not with --crf.",
+)
+@click.option(
     "--ensemble",
     type=click.IntRange(1, 20),
     default=_model_defaults.ensemble,
