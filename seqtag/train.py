@@ -141,6 +141,41 @@ class WeightAverage:
             average.copy_(stored)
 
 
+def finished_member(result: TrainResult) -> dict[str, Any]:
+    """What a checkpoint keeps of an ensemble member that has finished training: its best
+    weights and its epoch reports (refers to live tensors, as fit's training states do)."""
+    return {
+        "best_model": result.model.state_dict(),
+        "best_score": result.best_score,
+        "best_epoch": result.best_epoch,
+        "stopped_early": result.stopped_early,
+        "epochs": [dataclasses.asdict(report) for report in result.epochs],
+    }
+
+
+def restored_member(
+    state: dict[str, Any],
+    config: ModelConfig,
+    vocabularies: Vocabularies,
+    device: torch.device,
+) -> TrainResult:
+    """The TrainResult of a finished member kept by ``finished_member``."""
+    model = build_model(config, vocabularies)
+    try:
+        model.load_state_dict(state["best_model"], strict=True)
+        result = TrainResult(
+            model.to(device).eval(),
+            best_score=state["best_score"],
+            best_epoch=state["best_epoch"],
+            epochs=[EpochReport(**report) for report in state["epochs"]],
+            stopped_early=state["stopped_early"],
+        )
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise SeqtagError(f"the checkpoint does not fit this model and data ({error})") from None
+    result.dev_metric, _ = dev_metric_for(config)
+    return result
+
+
 def member_seed(seed: int, member: int) -> int:
     """The seed of an ensemble's member: the run's own for the first (an ensemble of one is the
     plain model), far apart for the others, so the ensembles of seeds 1, 2, 3 share no member."""

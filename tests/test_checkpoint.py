@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -183,6 +184,65 @@ def test_killed_then_resumed_training_gives_the_uninterrupted_model(tmp_path):
     from seqtag.modelfile import read_metadata
 
     assert read_metadata(killed)["dev_score"] == read_metadata(whole)["dev_score"]
+    a, b = weights(whole), weights(killed)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def whole_ensemble(tmp_path_factory) -> Path:
+    whole = tmp_path_factory.mktemp("ensemble") / "whole.model"
+    assert CliRunner().invoke(main, _train_args(whole, "--ensemble", "2")).exit_code == 0
+    return whole
+
+
+@pytest.mark.parametrize(
+    "kill_after, resumed_at",
+    [
+        ("Ensemble member 2 of 2", r"after epoch \d+ of ensemble member 1 "),
+        ("epoch   1", "after epoch 1 of ensemble member 2 "),
+    ],
+    ids=["between-members", "in-member-2"],
+)
+def test_a_killed_ensemble_resumes_to_the_uninterrupted_one(
+    tmp_path, whole_ensemble, kill_after, resumed_at
+):
+    """Members that finished are kept in the checkpoint; the one in training goes on from its
+    last epoch (or, finished, is taken as it is); the ones not begun start as they would have."""
+    runner = CliRunner()
+    whole = whole_ensemble
+
+    killed, ckpt = tmp_path / "killed.model", tmp_path / "ckpt"
+    args = [
+        a
+        for a in _train_args(killed, "--ensemble", "2", "--checkpoint", str(ckpt), "--progress")
+        if a != "-q"
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seqtag", *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    in_member_2 = False
+    for line in process.stderr:
+        in_member_2 = in_member_2 or line.startswith("Ensemble member 2")
+        if in_member_2 and line.startswith(kill_after):
+            process.send_signal(signal.SIGKILL)
+            break
+    process.stderr.close()
+    process.wait(timeout=60)
+    assert not killed.exists()
+
+    result = runner.invoke(main, ["train", "--resume", str(ckpt), "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert re.search(
+        f"Resuming from {re.escape(str(ckpt))} {resumed_at}", " ".join(result.stderr.split())
+    )
+    from seqtag.modelfile import read_metadata
+
+    assert read_metadata(killed)["dev_score"] == read_metadata(whole)["dev_score"]
+    assert read_metadata(killed)["epochs_run"] == read_metadata(whole)["epochs_run"]
     a, b = weights(whole), weights(killed)
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)

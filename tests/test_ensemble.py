@@ -145,9 +145,3 @@ def test_train_an_ensemble_then_eval_and_info(tmp_path):
     assert not math.isclose(
         float(members["members.1.output.bias"].sum()), float(first["output.bias"].sum())
     )
-
-
-def test_an_ensemble_with_a_checkpoint_is_refused(tmp_path):
-    args = ["train", TRAIN, "-o", tmp_path / "e.model", "--ensemble", "2"]
-    result = run(*args, "--checkpoint", tmp_path / "ckpt", *TINY_OPTIONS)
-    assert result.exit_code == 2 and "does not work with --ensemble" in result.stderr

@@ -367,7 +367,14 @@ def train(
     from seqtag.config import split_options
     from seqtag.decode import predict
     from seqtag.model import Ensemble
-    from seqtag.train import dev_metric_for, fit, member_seed, split_dev
+    from seqtag.train import (
+        dev_metric_for,
+        finished_member,
+        fit,
+        member_seed,
+        restored_member,
+        split_dev,
+    )
     from seqtag.vocab import Vocabularies
 
     console = stderr_console(quiet)
@@ -401,10 +408,6 @@ def train(
             )
         requested_scheme = "none"
     model_config, train_config = split_options(options)
-    if model_config.ensemble > 1 and checkpoint_dir is not None:
-        raise click.UsageError(
-            "--checkpoint keeps the state of one network; it does not work with --ensemble yet"
-        )
     target = resolve_device_and_threads(device, threads)
 
     train_set, train_format = read_labeled(
@@ -459,9 +462,14 @@ def train(
         f"{' + '.join(str(len(labels)) for labels in vocabularies.label_sets)} labels "
         f"from {source}; dev {len(dev_set)} sentences; device {target.type}."
     )
+    n_members = model_config.ensemble
+    member_config = dataclasses.replace(model_config, ensemble=1)
+    # Ensemble members that finished before the checkpoint; "training" is the next one's state.
+    finished = list(resumed.get("finished", [])) if resumed is not None else []
     if resumed is not None:
+        member = f" of ensemble member {len(finished) + 1}" if n_members > 1 else ""
         console.print(
-            f"Resuming from {resume_dir} after epoch {resumed['training']['epoch']} "
+            f"Resuming from {resume_dir} after epoch {resumed['training']['epoch']}{member} "
             f"(best dev {resumed['training']['best_score']:.4f})."
         )
     save_checkpoint = None
@@ -483,7 +491,12 @@ def train(
         def save_checkpoint(state: dict) -> None:
             checkpoint.save(
                 checkpoint_dir,
-                {"run": run_record, "vocabularies": vocabularies.to_dict(), "training": state},
+                {
+                    "run": run_record,
+                    "vocabularies": vocabularies.to_dict(),
+                    "finished": finished,
+                    "training": state,
+                },
             )
 
     terminal = sys.stderr.isatty()
@@ -521,12 +534,11 @@ def train(
         if bar is not None:
             bar.update(task, completed=0, epoch=report.epoch + 1)
 
-    n_members = model_config.ensemble
-    member_config = dataclasses.replace(model_config, ensemble=1)
-    results = []
+    results = [restored_member(state, member_config, vocabularies, target) for state in finished]
+    first, interrupted = len(results), False
     try:
         with _signal_raises(signal.SIGTERM, KeyboardInterrupt) as terminated:
-            for member in range(n_members):
+            for member in range(first, n_members):
                 seed = member_seed(train_config.seed, member)
                 if n_members > 1:
                     console.print(f"Ensemble member {member + 1} of {n_members} (seed {seed}):")
@@ -540,13 +552,15 @@ def train(
                     on_epoch,
                     on_batch,
                     on_checkpoint=save_checkpoint,
-                    resume=resumed["training"] if resumed is not None else None,
+                    resume=resumed["training"] if resumed is not None and member == first else None,
                     pretrained=pretrained,
                 )
                 if result.epochs:
                     results.append(result)
                 if result.interrupted:
+                    interrupted = True
                     break
+                finished.append(finished_member(result))
     finally:
         if bar is not None:
             bar.stop()
@@ -554,7 +568,6 @@ def train(
     if not results:
         console.print("Interrupted before the first epoch ended: no model written.")
         sys.exit(interrupt_status)
-    interrupted = result.interrupted
     seconds = sum(r.epochs[-1].elapsed for r in results)
     if len(results) == 1:
         model, dev_score = results[0].model, results[0].best_score
