@@ -399,3 +399,25 @@ def test_threads_sets_the_blas_threads_of_the_numpy_engine(tiny_model, monkeypat
     result = run("tag", "-m", tiny_model, "--threads", "3", "--device", "cpu", input="a b\n")
     assert result.exit_code == 0, result.output
     assert os.environ["OPENBLAS_NUM_THREADS"] == os.environ["OMP_NUM_THREADS"] == "3"
+
+
+def test_signals_during_the_final_save_wait_for_the_model_file():
+    """After training, Ctrl-C or SIGTERM is recorded and said, not raised: the model file is
+    written whole, then the run ends with the signal's status (no traceback)."""
+    import io
+    import os
+    import signal
+
+    from rich.console import Console
+
+    from seqtag.cli.train import _signals_deferred
+
+    before = signal.getsignal(signal.SIGINT)
+    said = io.StringIO()
+    with _signals_deferred(Console(file=said), signal.SIGINT, signal.SIGTERM) as late:
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+        still_here = True
+    assert still_here and late.fired and late.signum == signal.SIGTERM
+    assert said.getvalue().count("Writing the model file first") == 1
+    assert signal.getsignal(signal.SIGINT) is before

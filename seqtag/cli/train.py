@@ -568,44 +568,49 @@ def train(
     if not results:
         console.print("Interrupted before the first epoch ended: no model written.")
         sys.exit(interrupt_status)
-    seconds = sum(r.epochs[-1].elapsed for r in results)
-    if len(results) == 1:
-        model, dev_score = results[0].model, results[0].best_score
-        best_epoch, epochs_run = results[0].best_epoch, len(results[0].epochs)
-        detail = f"at epoch {best_epoch} of {epochs_run}"
-    else:  # the ensemble of the members trained (all of them unless interrupted)
-        model = Ensemble([r.model for r in results])
-        _, metric = dev_metric_for(model_config)
-        batcher = Batcher(vocabularies, model_config)
-        dev_score = metric([s.tags for s in dev_set], predict(model, batcher, dev_set, target))
-        best_epoch = [r.best_epoch for r in results]
-        epochs_run = [len(r.epochs) for r in results]
-        alone = ", ".join(f"{r.best_score:.4f}" for r in results)
-        detail = f"with {len(results)} members (alone: {alone})"
-    modelfile.save(
-        output,
-        model,
-        vocabularies,
-        parsed_column.spec,
-        train_config,
-        {
-            "dev_score": dev_score,
-            "dev_metric": results[0].dev_metric,
-            "best_epoch": best_epoch,
-            "epochs_run": epochs_run,
-            "train_sentences": len(train_set),
-            "train_words": words,
-            "dev_source": dev_source,
-            "embeddings": embeddings,
-            "training_seconds": round(seconds, 1),
-            "interrupted": interrupted,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        },
-    )
+    # Ctrl-C or SIGTERM from here on waits until the model file is written (scoring an
+    # ensemble on dev can take a while), instead of ending in a traceback.
+    with _signals_deferred(console, signal.SIGINT, signal.SIGTERM) as late:
+        seconds = sum(r.epochs[-1].elapsed for r in results)
+        if len(results) == 1:
+            model, dev_score = results[0].model, results[0].best_score
+            best_epoch, epochs_run = results[0].best_epoch, len(results[0].epochs)
+            detail = f"at epoch {best_epoch} of {epochs_run}"
+        else:  # the ensemble of the members trained (all of them unless interrupted)
+            model = Ensemble([r.model for r in results])
+            _, metric = dev_metric_for(model_config)
+            batcher = Batcher(vocabularies, model_config)
+            dev_score = metric([s.tags for s in dev_set], predict(model, batcher, dev_set, target))
+            best_epoch = [r.best_epoch for r in results]
+            epochs_run = [len(r.epochs) for r in results]
+            alone = ", ".join(f"{r.best_score:.4f}" for r in results)
+            detail = f"with {len(results)} members (alone: {alone})"
+        modelfile.save(
+            output,
+            model,
+            vocabularies,
+            parsed_column.spec,
+            train_config,
+            {
+                "dev_score": dev_score,
+                "dev_metric": results[0].dev_metric,
+                "best_epoch": best_epoch,
+                "epochs_run": epochs_run,
+                "train_sentences": len(train_set),
+                "train_words": words,
+                "dev_source": dev_source,
+                "embeddings": embeddings,
+                "training_seconds": round(seconds, 1),
+                "interrupted": interrupted,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            },
+        )
     summary = (
         f"{output}: dev {results[0].dev_metric} {dev_score:.4f} {detail} "
         f"({format_seconds(seconds)})."
     )
+    if late.fired and not interrupted:
+        interrupted, interrupt_status = True, 143 if late.signum == signal.SIGTERM else 130
     if interrupted:
         # Said even with -q: the user pressed Ctrl-C and must learn where the model went.
         click.echo(f"Interrupted: saved the best model so far to {summary}", err=True)
@@ -694,6 +699,7 @@ def _data_digest(*datasets) -> str:
 
 class _SignalRecord:
     fired = False
+    signum: int | None = None
 
 
 @contextlib.contextmanager
@@ -702,8 +708,8 @@ def _signal_raises(signum: int, exception: type[BaseException]):
     back after, so a signal during the final save cannot interrupt it halfway."""
     record = _SignalRecord()
 
-    def handler(_signum, _frame):
-        record.fired = True
+    def handler(signum, _frame):
+        record.fired, record.signum = True, signum
         raise exception
 
     previous = signal.signal(signum, handler)
@@ -711,6 +717,24 @@ def _signal_raises(signum: int, exception: type[BaseException]):
         yield record
     finally:
         signal.signal(signum, previous)
+
+
+@contextlib.contextmanager
+def _signals_deferred(console, *signums: int):
+    """While inside, the signals are recorded (and said once), not acted on."""
+    record = _SignalRecord()
+
+    def handler(signum, _frame):
+        if not record.fired:
+            console.print("Writing the model file first; it will not take long.")
+        record.fired, record.signum = True, signum
+
+    previous = {signum: signal.signal(signum, handler) for signum in signums}
+    try:
+        yield record
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def _span_scheme(train_set, requested: str | None, repair: bool, name: str, console) -> str | None:
