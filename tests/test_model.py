@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import DATA
 
-from seqtag import SeqtagError, modelfile
+from seqtag import modelfile
 from seqtag.batch import IGNORE, Batcher
 from seqtag.config import FREQUENCY_BINS, ModelConfig, TrainConfig
 from seqtag.decode import load_predictor, predict
@@ -242,6 +242,7 @@ def test_label_smoothing_aims_at_a_mixture_of_gold_and_uniform(corpus):
     assert model.loss(model(batch), batch).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
-def test_label_smoothing_is_refused_with_a_crf():
-    with pytest.raises(SeqtagError, match="label smoothing applies to a softmax"):
-        tiny_config(crf=True, label_smoothing=0.1)
+def test_a_crf_model_trains_without_label_smoothing():
+    assert tiny_config(crf=True).label_smoothing == 0.0
+    assert tiny_config(crf=True, label_smoothing=0.3).label_smoothing == 0.0
+    assert tiny_config().label_smoothing == ModelConfig().label_smoothing > 0

@@ -172,6 +172,26 @@ def ner_model(tmp_path_factory):
     return folder, model
 
 
+def test_label_smoothing_is_for_softmax_outputs(ner_model, tmp_path):
+    """The default smoothing is dropped for a CRF (and the model says so); asked for with a
+    CRF it is a usage error; without the CRF it is kept."""
+    folder, model = ner_model
+    runner = CliRunner()
+    info = json.loads(runner.invoke(main, ["info", "-m", str(model), "--json"]).stdout)
+    assert info["model_config"]["crf"] is True
+    assert info["model_config"]["label_smoothing"] == 0.0
+    args = ["train", str(folder / "train.txt"), "-o", str(tmp_path / "m.model"), *TINY_OPTIONS]
+    refused = runner.invoke(main, [*args, "--label-smoothing", "0.2"])
+    assert refused.exit_code == 2
+    assert "--label-smoothing applies to a softmax output" in refused.stderr
+    softmax = runner.invoke(main, [*args, "--label-smoothing", "0.2", "--no-crf"])
+    assert softmax.exit_code == 0, softmax.output
+    info = json.loads(
+        runner.invoke(main, ["info", "-m", str(tmp_path / "m.model"), "--json"]).stdout
+    )
+    assert info["model_config"]["label_smoothing"] == 0.2
+
+
 def test_eval_json_has_entity_scores_in_both_modes(ner_model):
     folder, model = ner_model
     result = CliRunner().invoke(main, ["eval", "-m", str(model), str(folder / "dev.txt"), "--json"])

@@ -189,7 +189,8 @@ _train_defaults = TrainConfig()
     default=_model_defaults.label_smoothing,
     show_default=True,
     help="In training, aim the softmax at the gold label with 1-E of the probability and "
-    "spread E over all labels, so the tagger is never rewarded for certainty; not with --crf.",
+    "spread E over all labels, so the tagger is never rewarded for certainty; 0 turns it off. "
+    "Not with a CRF (entity labels), which trains without it.",
 )
 @click.option(
     "--ensemble",
@@ -430,11 +431,13 @@ def train(
 
     digest = _data_digest(train_set, dev_set)
     scheme = _span_scheme(train_set, requested_scheme, repair, train_name, console)
-    model_config = dataclasses.replace(
-        model_config,
-        scheme=scheme,
-        crf=requested_crf if requested_crf is not None else scheme is not None,
-    )
+    crf = requested_crf if requested_crf is not None else scheme is not None
+    if crf and model_config.label_smoothing > 0 and _given(ctx, "label_smoothing"):
+        raise click.UsageError(
+            "--label-smoothing applies to a softmax output; a CRF scores whole tag sequences "
+            "(train with --no-crf, or leave --label-smoothing out)"
+        )
+    model_config = dataclasses.replace(model_config, scheme=scheme, crf=crf)
     pretrained = None
     if resumed is None:
         vocabularies = Vocabularies.build(train_set, model_config, n_columns)
@@ -637,6 +640,11 @@ _EXPLICIT = {
 }
 
 
+def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the user set the option (command line, environment or --config file)."""
+    return ctx.get_parameter_source(name) in _EXPLICIT
+
+
 _OPTION_NAMES = {"train_file": "TRAIN", "dev_file": "--dev"}  # where the name does not say it
 
 
@@ -656,7 +664,7 @@ def _resumed_run(ctx: click.Context, resumed: dict, resume_dir: str) -> dict:
     for name in ("train_file", "dev_file", "output"):
         recorded[name] = run[name]
     for name, value in ctx.params.items():
-        if name in _RESUME_FREE or ctx.get_parameter_source(name) not in _EXPLICIT:
+        if name in _RESUME_FREE or not _given(ctx, name):
             continue
         if name in ("train_file", "dev_file", "output", "embeddings") and value not in (None, "-"):
             value = str(Path(value).resolve())
