@@ -114,7 +114,10 @@ def test_the_loss_is_the_sum_of_one_cross_entropy_per_column(corpus):
     assert emissions.shape[-1] == sum(sizes)
     expected = sum(
         torch.nn.functional.cross_entropy(
-            scores.flatten(0, 1), batch.tags[..., i].flatten(), ignore_index=IGNORE
+            scores.flatten(0, 1),
+            batch.tags[..., i].flatten(),
+            ignore_index=IGNORE,
+            label_smoothing=config.label_smoothing,  # the default, 0.1: each column smoothed
         )
         for i, scores in enumerate(emissions.split(sizes, dim=-1))
     )
