@@ -32,7 +32,10 @@ if TYPE_CHECKING:
     from seqtag.model import Tagger
 
 FORMAT_NAME = "seqtag-model"
-FORMAT_VERSION = 1
+# Format 2 adds ``shared``: names of tensors stored once under another name (an ensemble's
+# members' identical pretrained vectors). A file without shared tensors is still written as
+# format 1, which every seqtag reads.
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -65,19 +68,42 @@ def save(
     extra: dict[str, Any],
 ) -> None:
     path = Path(path)
+    tensors = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
+    shared = shared_copies(tensors)
+    for name in shared:
+        del tensors[name]
     metadata = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": 2 if shared else 1,
         "seqtag_version": __version__,
         "column": column,
         "model_config": asdict(model.config),
         "train_config": asdict(train_config),
         "vocabularies": vocabularies.to_dict(),
+        **({"shared": shared} if shared else {}),
         **extra,
     }
-    tensors = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
     header = {"format": FORMAT_NAME, "seqtag": json.dumps(metadata, ensure_ascii=False)}
     save_atomically(tensors, header, path, "the model")
+
+
+def shared_copies(tensors: dict[str, torch.Tensor]) -> dict[str, str]:
+    """The ensemble members' pretrained vectors that equal the first member's, each mapped to
+    the name it is stored under: frozen copies of one table (60 MB each at 300 dimensions)
+    are stored once."""
+    import torch
+
+    first = "members.0.pretrained_vectors"
+    if first not in tensors:
+        return {}
+    return {
+        name: first
+        for name, tensor in tensors.items()
+        if name != first
+        and name.startswith("members.")
+        and name.endswith(".pretrained_vectors")
+        and torch.equal(tensor, tensors[first])
+    }
 
 
 def save_atomically(
@@ -150,6 +176,11 @@ def _read(path: str | Path, framework: str) -> tuple[dict, Vocabularies, str, Mo
         raise SeqtagError(
             f"damaged seqtag model file: weights do not load ({error})", name
         ) from None
+    shared = metadata.get("shared", {})
+    if not isinstance(shared, dict) or any(stored not in state for stored in shared.values()):
+        raise SeqtagError("damaged seqtag model file: a shared tensor is missing", name)
+    for copy, stored in shared.items():
+        state[copy] = state[stored]  # one array for all: the numpy engine keeps one in memory
     # Files from seqtag 0.1.0 name the sentence encoder's weights as nn.LSTM does.
     return from_bidirectional_names(state, "rnn"), vocabularies, column, config, metadata
 

@@ -4,6 +4,7 @@ being usable when tagging, in both engines."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 
@@ -196,3 +197,59 @@ def test_resume_keeps_the_vectors_and_refuses_other_ones(tmp_path):
     changed = runner.invoke(main, ["train", "--resume", str(ckpt), "--embeddings", str(other)])
     assert changed.exit_code == 2
     assert "--embeddings is" in changed.stderr
+
+
+def test_an_ensemble_stores_its_members_vectors_once(tmp_path):
+    """The members' frozen vectors are one table: the file holds it once (format 2, with the
+    copies named under "shared"), and both engines see it in every member."""
+    from safetensors import safe_open
+
+    from seqtag.numpy_tagger import numpy_predictor
+
+    sentences = [Sentence(["the", "cat", "sat"], ["DET", "NOUN", "VERB"])]
+    config = ModelConfig(hidden=4, word_dim=3, char=False, pretrained_dim=200, affixes=0)
+    vocabularies = Vocabularies.build(sentences).with_pretrained([f"w{i}" for i in range(500)])
+    torch.manual_seed(0)
+    table = torch.randn(len(vocabularies.pretrained), 200)
+    single = build_model(config, vocabularies)
+    ensemble = build_model(dataclasses.replace(config, ensemble=3), vocabularies)
+    for model in (single, *ensemble.members):
+        model.pretrained_vectors.copy_(table)
+    one, three = tmp_path / "one.model", tmp_path / "three.model"
+    modelfile.save(one, single, vocabularies, "upos", TrainConfig(), {})
+    modelfile.save(three, ensemble, vocabularies, "upos", TrainConfig(), {})
+    table_bytes = table.numel() * 4
+    assert three.stat().st_size < one.stat().st_size + table_bytes / 2  # not three tables
+    with safe_open(str(three), framework="numpy") as handle:
+        assert "members.1.pretrained_vectors" not in handle.keys()  # noqa: SIM118
+    metadata = modelfile.read_metadata(three)
+    assert metadata["format_version"] == 2
+    assert metadata["shared"]["members.2.pretrained_vectors"] == "members.0.pretrained_vectors"
+    assert modelfile.read_metadata(one)["format_version"] == 1  # nothing shared: readable by all
+
+    loaded = modelfile.load(three)
+    for member in loaded.model.members:
+        assert torch.equal(member.pretrained_vectors, table)
+    engine = numpy_predictor(modelfile.read_model(three))
+    assert engine.members[1].pretrained is engine.members[0].pretrained  # one array in memory
+    words = [Sentence(["the", "w3", "w499", "dog"])]
+    batcher = Batcher(loaded.vocabularies, loaded.model.config)
+    assert engine(words) == Predictor(loaded.model, batcher, torch.device("cpu"))(words)
+
+
+def test_a_model_file_missing_its_shared_table_is_damaged(tmp_path):
+    sentences = [Sentence(["a"], ["X"])]
+    config = ModelConfig(hidden=4, word_dim=3, char=False, pretrained_dim=2, affixes=0, ensemble=2)
+    vocabularies = Vocabularies.build(sentences).with_pretrained(["a"])
+    path = tmp_path / "e.model"
+    modelfile.save(path, build_model(config, vocabularies), vocabularies, "upos", TrainConfig(), {})
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    with safe_open(str(path), framework="numpy") as handle:
+        header = handle.metadata()
+    tensors = load_file(str(path))
+    del tensors["members.0.pretrained_vectors"]
+    save_file(tensors, str(path), metadata=header)
+    with pytest.raises(SeqtagError, match="a shared tensor is missing"):
+        modelfile.read_model(path)
