@@ -117,6 +117,35 @@ class TrainConfig:
     epoch_size: int = 1000
 
 
+# Options added after the first model files, with what a file or checkpoint that lacks one
+# meant: it was written by a seqtag without the feature, so the feature was off (which is not
+# always today's default: affixes are on and label smoothing 0.1 by default now).
+ADDED_LATER: dict[str, Any] = {
+    "lowercase": False,
+    "affixes": 0,
+    "frequency_loss": 0.0,
+    "embedding_dropout": 0.0,
+    "label_smoothing": 0.0,
+    "pretrained_dim": 0,
+    "ensemble": 1,
+    "max_lr_decays": 0,
+    "epoch_size": 0,
+    "average_weights": 0.0,
+}
+
+
+def as_recorded(values: dict[str, Any]) -> dict[str, Any]:
+    """Option values as a model file or checkpoint recorded them, with the options it predates
+    filled in as they were then (ADDED_LATER)."""
+    return {**ADDED_LATER, **values}
+
+
+def model_config_from_file(values: dict[str, Any]) -> ModelConfig:
+    """The ModelConfig of a model file's metadata, also for files of earlier seqtag versions."""
+    names = set(field_names(ModelConfig))
+    return ModelConfig(**{k: v for k, v in as_recorded(values).items() if k in names})
+
+
 def field_names(config_class: type) -> list[str]:
     return [field.name for field in dataclasses.fields(config_class)]
 

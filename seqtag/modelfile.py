@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from safetensors import SafetensorError, safe_open
 
 from seqtag import SeqtagError, __version__
-from seqtag.config import ModelConfig, TrainConfig
+from seqtag.config import ModelConfig, TrainConfig, model_config_from_file
 from seqtag.vocab import Vocabularies
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ def _read(path: str | Path, framework: str) -> tuple[dict, Vocabularies, str, Mo
     name = str(path)
     metadata = read_metadata(path)
     try:
-        config = ModelConfig(**metadata["model_config"])
+        config = model_config_from_file(metadata["model_config"])
         vocabularies = Vocabularies.from_dict(metadata["vocabularies"])
         column = metadata["column"]
     except (KeyError, TypeError, ValueError) as error:

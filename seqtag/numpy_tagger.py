@@ -223,13 +223,13 @@ class NumpyTagger:
     ):
         """``source``: the model file's name, for error messages."""
         self.config = config = arrays.model_config
+        weights = _checked(arrays, source)
         self.batcher = Batcher(arrays.vocabularies, config)
         self.vocabularies = arrays.vocabularies
         self.labels = arrays.vocabularies.labels
         # Where each column's scores end in the output row (a model of several columns).
         self.column_ends = np.cumsum([len(labels) for labels in self.vocabularies.label_sets])
         self.max_tokens = max_tokens
-        weights = _checked(arrays, source)
         self.word_embed = weights["word_embed.weight"]
         self.pretrained = weights["pretrained_vectors"] if config.pretrained_dim else None
         self.affix_embed = weights["affix_embed.weight"] if config.affixes else None

@@ -290,3 +290,23 @@ def test_train_needs_data_and_output_unless_resuming(tmp_path):
     result = CliRunner().invoke(main, ["train", "--resume", str(tmp_path)])
     assert result.exit_code == 1
     assert "no checkpoint here" in result.stderr
+
+
+def test_a_checkpoint_from_before_later_options_resumes_with_them_off(tmp_path):
+    """A run recorded before an option existed trained without the feature: resuming it must
+    not switch today's default on halfway (affixes, label smoothing, ...)."""
+    from seqtag.config import ADDED_LATER
+    from seqtag.modelfile import read_metadata
+
+    out, ckpt = tmp_path / "m.model", tmp_path / "ckpt"
+    off = ["--affixes", "0", "--label-smoothing", "0", "--epoch-size", "0", "--max-lr-decays", "0"]
+    args = _train_args(out, "--checkpoint", str(ckpt), *off)
+    assert CliRunner().invoke(main, args).exit_code == 0
+    state = checkpoint.load(ckpt)
+    for name in ADDED_LATER:
+        state["run"]["options"].pop(name, None)
+    checkpoint.save(ckpt, state)
+    result = CliRunner().invoke(main, ["train", "--resume", str(ckpt)])
+    assert result.exit_code == 0, result.output
+    config = read_metadata(out)["model_config"]
+    assert config["affixes"] == 0 and config["label_smoothing"] == 0.0

@@ -110,3 +110,51 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tiny_model, tmp_path):
 def test_missing_model_file(tmp_path):
     with pytest.raises(SeqtagError, match="no such model file"):
         modelfile.load(tmp_path / "nope.model")
+
+
+def test_a_file_from_before_later_options_loads_with_them_off(tmp_path):
+    """Files of seqtag 0.1.0 have no affixes, label_smoothing, ... in their config: they mean
+    the feature was off, not today's default (affixes are on by default now)."""
+    from click.testing import CliRunner
+    from conftest import DATA, TINY_OPTIONS
+
+    from seqtag.cli import main
+    from seqtag.config import ADDED_LATER
+    from seqtag.decode import Predictor
+    from seqtag.lines import open_lines
+    from seqtag.numpy_tagger import NumpyTagger
+    from seqtag.read import Column, read_conllu
+
+    trained = tmp_path / "now.model"
+    args = ["train", str(DATA / "en_ewt-excerpt-dev.conllu"), "-o", str(trained), *TINY_OPTIONS]
+    result = CliRunner().invoke(main, [*args, "--affixes", "0", "--label-smoothing", "0"])
+    assert result.exit_code == 0, result.output
+    old = tmp_path / "old.model"
+
+    def strip(metadata, _tensors):
+        for name in ADDED_LATER:
+            metadata["model_config"].pop(name, None)
+            metadata["train_config"].pop(name, None)
+
+    _rewrite_metadata(trained, old, strip)
+    assert "affixes" not in modelfile.read_metadata(old)["model_config"]
+    loaded = modelfile.load(old)
+    assert loaded.model_config == modelfile.load(trained).model_config
+    sentences = list(
+        read_conllu(open_lines(str(DATA / "en_ewt-excerpt-test.conllu")), Column.parse("upos"))
+    )[:20]
+    expected = NumpyTagger(modelfile.read_model(trained))(sentences)
+    assert NumpyTagger(modelfile.read_model(old))(sentences) == expected
+    from seqtag.batch import Batcher
+
+    torch_engine = Predictor(loaded.model, Batcher(loaded.vocabularies, loaded.model_config), "cpu")
+    assert torch_engine(sentences) == expected
+
+
+def test_a_config_that_wants_weights_the_file_lacks_is_a_clear_error(tmp_path, tiny_model):
+    from seqtag.numpy_tagger import NumpyTagger
+
+    broken = tmp_path / "broken.model"
+    _rewrite_metadata(tiny_model, broken, lambda m, t: m["vocabularies"].pop("affixes"))
+    with pytest.raises(SeqtagError, match="damaged seqtag model file"):
+        NumpyTagger(modelfile.read_model(broken), str(broken))

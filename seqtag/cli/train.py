@@ -28,7 +28,7 @@ from seqtag.cli.common import (
     tag_column_option,
     threads_option,
 )
-from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig
+from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig, as_recorded
 from seqtag.read import Column
 
 _model_defaults = ModelConfig()
@@ -385,7 +385,7 @@ def train(
         resumed = checkpoint.load(resume_dir)
         run = _resumed_run(ctx, resumed, resume_dir)
         train_file, dev_file, output = run["train_file"], run["dev_file"], run["output"]
-        column, options = run["column"], run["options"]
+        column, options = run["column"], as_recorded(run["options"])
         input_format, tag_column = run["input_format"], run["tag_column"]
         repair = run["repair"]
         embeddings = run.get("embeddings")
@@ -652,7 +652,7 @@ def _resumed_run(ctx: click.Context, resumed: dict, resume_dir: str) -> dict:
     """The recorded settings of the run to resume; any option also given must agree with them,
     so re-running the original command with --resume added works, and a changed one is refused."""
     run = resumed["run"]
-    recorded = {**run["options"], "column": run["column"]}
+    recorded = {**as_recorded(run["options"]), "column": run["column"]}
     recorded.update(
         input_format=run["input_format"], tag_column=run["tag_column"], repair=run["repair"]
     )
