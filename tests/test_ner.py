@@ -184,6 +184,15 @@ def test_label_smoothing_is_for_softmax_outputs(ner_model, tmp_path):
     refused = runner.invoke(main, [*args, "--label-smoothing", "0.2"])
     assert refused.exit_code == 2
     assert "--label-smoothing applies to a softmax output" in refused.stderr
+    from conftest import ROOT
+
+    pos_config = runner.invoke(main, [*args[:-1], "--config", str(ROOT / "configs" / "pos.toml")])
+    assert pos_config.exit_code == 0, pos_config.output  # its label-smoothing: said, not used
+    assert "does not apply to a CRF" in pos_config.stderr
+    info = json.loads(
+        runner.invoke(main, ["info", "-m", str(tmp_path / "m.model"), "--json"]).stdout
+    )
+    assert info["model_config"]["label_smoothing"] == 0.0
     softmax = runner.invoke(main, [*args, "--label-smoothing", "0.2", "--no-crf"])
     assert softmax.exit_code == 0, softmax.output
     info = json.loads(

@@ -359,7 +359,7 @@ def train(
       seqtag train train.conllu --column xpos --rnn gru --no-char -o xpos.model
       seqtag train train.conllu --column upos,xpos,feats -o morph.model
       seqtag train train.conllu --embeddings cc.wo.300.vec.gz -o upos.model
-      seqtag train train.conllu --column misc:NER --config configs/pos.toml -o ner.model
+      seqtag train train.conllu --column misc:NER --config configs/ner.toml -o ner.model
       seqtag train train.conllu --dev dev.conllu -o upos.model --checkpoint ckpt/
       seqtag train --resume ckpt/
     """
@@ -432,11 +432,18 @@ def train(
     digest = _data_digest(train_set, dev_set)
     scheme = _span_scheme(train_set, requested_scheme, repair, train_name, console)
     crf = requested_crf if requested_crf is not None else scheme is not None
-    if crf and model_config.label_smoothing > 0 and _given(ctx, "label_smoothing"):
-        raise click.UsageError(
-            "--label-smoothing applies to a softmax output; a CRF scores whole tag sequences "
-            "(train with --no-crf, or leave --label-smoothing out)"
-        )
+    if crf and model_config.label_smoothing > 0:
+        source = ctx.get_parameter_source("label_smoothing")
+        if source in (
+            click.core.ParameterSource.COMMANDLINE,
+            click.core.ParameterSource.ENVIRONMENT,
+        ):
+            raise click.UsageError(
+                "--label-smoothing applies to a softmax output; a CRF scores whole tag sequences "
+                "(train with --no-crf, or leave --label-smoothing out)"
+            )
+        if source == click.core.ParameterSource.DEFAULT_MAP:  # a POS config used for entities
+            console.print("label-smoothing from --config does not apply to a CRF: trained without.")
     model_config = dataclasses.replace(model_config, scheme=scheme, crf=crf)
     pretrained = None
     if resumed is None:
