@@ -149,6 +149,10 @@ def test_a_file_from_before_later_options_loads_with_them_off(tmp_path):
 
     torch_engine = Predictor(loaded.model, Batcher(loaded.vocabularies, loaded.model_config), "cpu")
     assert torch_engine(sentences) == expected
+    described = CliRunner().invoke(main, ["info", "-m", str(old), "--json"])
+    assert described.exit_code == 0, described.output
+    options = json.loads(described.output)["model_config"]
+    assert options["affixes"] == 0 and options["label_smoothing"] == 0.0  # not today's defaults
 
 
 def test_a_config_that_wants_weights_the_file_lacks_is_a_clear_error(tmp_path, tiny_model):
