@@ -9,6 +9,11 @@ replaced atomically after each epoch: killing the run leaves the previous epoch'
 Nested state (an optimizer's ``state_dict``) is split into JSON plus tensors by ``_split``: each
 tensor becomes ``{"$tensor": key}``, tuples ``{"$tuple": [...]}`` and integer-keyed dicts
 ``{"$intdict": [[key, value], ...]}``, so ``_join`` gives back exactly the same structure.
+
+Large tensors with equal contents are stored once (``$tensor`` names the same key): the frozen
+pretrained vectors sit in the current weights, the best epoch's weights and every finished
+ensemble member's, hundreds of MB each time. ``_join`` hands out a copy for every use after the
+first, so nothing read back is aliased (optimizer moments are updated in place).
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from seqtag.modelfile import save_atomically
 CHECKPOINT_FILE = "checkpoint.safetensors"
 FORMAT_NAME = "seqtag-checkpoint"
 FORMAT_VERSION = 1
+# Tensors from this many elements on are compared with those already stored (cheap: a model
+# has a handful of them); smaller ones are not worth the comparisons.
+DEDUPLICATE_FROM = 1 << 16
 
 
 def checkpoint_path(directory: str | Path) -> Path:
@@ -36,7 +44,7 @@ def save(directory: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` (nested dicts, lists, tuples, numbers, strings, tensors) atomically."""
     directory = Path(directory)
     tensors: dict[str, torch.Tensor] = {}
-    skeleton = _split(state, "", tensors)
+    skeleton = _split(state, "", tensors, {})
     header = {
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
@@ -77,40 +85,61 @@ def load(directory: str | Path) -> dict[str, Any]:
             f"checkpoint format {version} is newer than this seqtag ({__version__}) reads", name
         )
     try:
-        return _join(skeleton, tensors)
+        return _join(skeleton, tensors, set())
     except (KeyError, TypeError, ValueError) as error:
         raise SeqtagError(f"damaged seqtag checkpoint ({error!r})", name) from None
 
 
-def _split(value: Any, path: str, tensors: dict[str, torch.Tensor]) -> Any:
+def _split(
+    value: Any, path: str, tensors: dict[str, torch.Tensor], large: dict[tuple, list[str]]
+) -> Any:
+    """``large``: keys of the large tensors stored so far, by shape and dtype."""
     if isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+        kind = (tuple(value.shape), value.dtype)
+        if value.numel() >= DEDUPLICATE_FROM:
+            for key in large.get(kind, []):
+                if torch.equal(tensors[key], value):
+                    return {"$tensor": key}
         key = path or "tensor"
-        tensors[key] = value.detach().cpu().clone()  # a copy: safetensors refuses shared memory
+        tensors[key] = value.clone()  # a copy: safetensors refuses shared memory
+        if value.numel() >= DEDUPLICATE_FROM:
+            large.setdefault(kind, []).append(key)
         return {"$tensor": key}
+
+    def inner(item: Any, name: Any) -> Any:
+        return _split(item, f"{path}.{name}", tensors, large)
+
     if isinstance(value, tuple):
-        return {"$tuple": [_split(v, f"{path}.{i}", tensors) for i, v in enumerate(value)]}
+        return {"$tuple": [inner(v, i) for i, v in enumerate(value)]}
     if isinstance(value, list):
-        return [_split(v, f"{path}.{i}", tensors) for i, v in enumerate(value)]
+        return [inner(v, i) for i, v in enumerate(value)]
     if isinstance(value, dict):
         if all(isinstance(k, str) for k in value):
-            return {k: _split(v, f"{path}.{k}", tensors) for k, v in value.items()}
+            return {k: inner(v, k) for k, v in value.items()}
         if all(isinstance(k, int) for k in value):
-            return {"$intdict": [[k, _split(v, f"{path}.{k}", tensors)] for k, v in value.items()]}
+            return {"$intdict": [[k, inner(v, k)] for k, v in value.items()]}
         raise TypeError(f"cannot checkpoint a dict with mixed key types at {path!r}")
     if value is None or isinstance(value, bool | int | float | str):
         return value
     raise TypeError(f"cannot checkpoint a {type(value).__name__} at {path!r}")
 
 
-def _join(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
+def _join(value: Any, tensors: dict[str, torch.Tensor], used: set[str]) -> Any:
+    """``used``: the keys handed out so far; a key stored once for several equal tensors gives
+    each later use its own copy."""
     if isinstance(value, list):
-        return [_join(v, tensors) for v in value]
+        return [_join(v, tensors, used) for v in value]
     if isinstance(value, dict):
         if value.keys() == {"$tensor"}:
-            return tensors[value["$tensor"]]
+            key = value["$tensor"]
+            if key in used:
+                return tensors[key].clone()
+            used.add(key)
+            return tensors[key]
         if value.keys() == {"$tuple"}:
-            return tuple(_join(v, tensors) for v in value["$tuple"])
+            return tuple(_join(v, tensors, used) for v in value["$tuple"])
         if value.keys() == {"$intdict"}:
-            return {int(k): _join(v, tensors) for k, v in value["$intdict"]}
-        return {k: _join(v, tensors) for k, v in value.items()}
+            return {int(k): _join(v, tensors, used) for k, v in value["$intdict"]}
+        return {k: _join(v, tensors, used) for k, v in value.items()}
     return value

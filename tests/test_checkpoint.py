@@ -60,6 +60,24 @@ def test_nested_state_round_trips_with_tensors_tuples_and_integer_keys(tmp_path)
     assert back["empty"] == {}
 
 
+def test_equal_large_tensors_are_stored_once_and_read_back_unshared(tmp_path):
+    table = torch.randn(300, 300)  # frozen vectors: in the current and the best weights
+    different = table.clone()
+    different[0, 0] += 1
+    state = {
+        "weights": {"vectors": table, "small": torch.zeros(3)},
+        "best": {"vectors": table.clone(), "small": torch.zeros(3), "other": different},
+    }
+    checkpoint.save(tmp_path, state)
+    stored = weights(checkpoint.checkpoint_path(tmp_path))
+    assert sorted(stored) == [".best.other", ".best.small", ".weights.small", ".weights.vectors"]
+    back = checkpoint.load(tmp_path)
+    assert torch.equal(back["best"]["vectors"], table)
+    assert torch.equal(back["best"]["other"], different)
+    back["weights"]["vectors"].add_(1)  # in place, as an optimizer updates its moments
+    assert torch.equal(back["best"]["vectors"], table)
+
+
 def test_a_state_that_cannot_be_stored_is_refused_before_writing(tmp_path):
     with pytest.raises(TypeError):
         checkpoint.save(tmp_path, {"object": object()})
