@@ -5,7 +5,6 @@ CoNLL-U column, fit with progress on stderr, and save one model file; --checkpoi
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import signal
@@ -28,6 +27,7 @@ from seqtag.cli.common import (
     tag_column_option,
     threads_option,
 )
+from seqtag.cli.signals import signal_raises, signals_deferred
 from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig, as_recorded
 from seqtag.read import Column
 
@@ -364,12 +364,8 @@ def train(
       seqtag train --resume ckpt/
     """
     from seqtag import checkpoint, modelfile
-    from seqtag.batch import Batcher
     from seqtag.config import split_options
-    from seqtag.decode import predict
-    from seqtag.model import Ensemble
     from seqtag.train import (
-        dev_metric_for,
         finished_member,
         fit,
         member_seed,
@@ -431,20 +427,7 @@ def train(
 
     digest = _data_digest(train_set, dev_set)
     scheme = _span_scheme(train_set, requested_scheme, repair, train_name, console)
-    crf = requested_crf if requested_crf is not None else scheme is not None
-    if crf and model_config.label_smoothing > 0:
-        source = ctx.get_parameter_source("label_smoothing")
-        if source in (
-            click.core.ParameterSource.COMMANDLINE,
-            click.core.ParameterSource.ENVIRONMENT,
-        ):
-            raise click.UsageError(
-                "--label-smoothing applies to a softmax output; a CRF scores whole tag sequences "
-                "(train with --no-crf, or leave --label-smoothing out)"
-            )
-        if source == click.core.ParameterSource.DEFAULT_MAP:  # a POS config used for entities
-            console.print("label-smoothing from --config does not apply to a CRF: trained without.")
-    model_config = dataclasses.replace(model_config, scheme=scheme, crf=crf)
+    model_config = _with_output_layer(ctx, model_config, scheme, requested_crf, console)
     pretrained = None
     if resumed is None:
         vocabularies = Vocabularies.build(train_set, model_config, n_columns)
@@ -509,45 +492,11 @@ def train(
                 },
             )
 
-    terminal = sys.stderr.isatty()
-    show_epochs = not quiet and (progress if progress is not None else terminal)
-    bar = task = None
-    if show_epochs and terminal:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        bar = Progress(
-            TextColumn("epoch {task.fields[epoch]}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} batches"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        )
-        task = bar.add_task("train", total=None, epoch=1)
-        bar.start()
-
-    def on_batch(done: int, total: int) -> None:
-        if bar is not None:
-            bar.update(task, completed=done, total=total)
-
-    short_metric = "acc" if model_config.scheme is None else "F1"
-
-    def on_epoch(report) -> None:
-        if not show_epochs:
-            return
-        mark = "*" if report.best_epoch == report.epoch else " "
-        console.print(
-            f"epoch {report.epoch:3d}  loss {report.loss:.4f}  dev {short_metric} {report.dev_score:.4f}{mark} "
-            f" best {report.best_score:.4f} (epoch {report.best_epoch})  lr {report.learning_rate:.2g}"
-            f"  {format_seconds(report.elapsed)}"
-        )
-        if bar is not None:
-            bar.update(task, completed=0, epoch=report.epoch + 1)
-
+    display = _EpochDisplay(console, quiet, progress, model_config.scheme is None)
     results = [restored_member(state, member_config, vocabularies, target) for state in finished]
     first, interrupted = len(results), False
     try:
-        with _signal_raises(signal.SIGTERM, KeyboardInterrupt) as terminated:
+        with signal_raises(signal.SIGTERM, KeyboardInterrupt) as terminated:
             for member in range(first, n_members):
                 seed = member_seed(train_config.seed, member)
                 if n_members > 1:
@@ -559,8 +508,8 @@ def train(
                     member_config,
                     dataclasses.replace(train_config, seed=seed),
                     target,
-                    on_epoch,
-                    on_batch,
+                    display.on_epoch,
+                    display.on_batch,
                     on_checkpoint=save_checkpoint,
                     resume=resumed["training"] if resumed is not None and member == first else None,
                     pretrained=pretrained,
@@ -572,27 +521,22 @@ def train(
                     break
                 finished.append(finished_member(result))
     finally:
-        if bar is not None:
-            bar.stop()
+        display.stop()
     interrupt_status = 143 if terminated.fired else 130
     if not results:
         console.print("Interrupted before the first epoch ended: no model written.")
         sys.exit(interrupt_status)
     # Ctrl-C or SIGTERM from here on waits until the model file is written (scoring an
     # ensemble on dev can take a while), instead of ending in a traceback.
-    with _signals_deferred(console, signal.SIGINT, signal.SIGTERM) as late:
+    with signals_deferred(console, signal.SIGINT, signal.SIGTERM) as late:
         seconds = sum(r.epochs[-1].elapsed for r in results)
+        model, dev_score = _final_model(results, model_config, vocabularies, dev_set, target)
+        best_epoch = [r.best_epoch for r in results]
+        epochs_run = [len(r.epochs) for r in results]
         if len(results) == 1:
-            model, dev_score = results[0].model, results[0].best_score
-            best_epoch, epochs_run = results[0].best_epoch, len(results[0].epochs)
+            best_epoch, epochs_run = best_epoch[0], epochs_run[0]
             detail = f"at epoch {best_epoch} of {epochs_run}"
-        else:  # the ensemble of the members trained (all of them unless interrupted)
-            model = Ensemble([r.model for r in results])
-            _, metric = dev_metric_for(model_config)
-            batcher = Batcher(vocabularies, model_config)
-            dev_score = metric([s.tags for s in dev_set], predict(model, batcher, dev_set, target))
-            best_epoch = [r.best_epoch for r in results]
-            epochs_run = [len(r.epochs) for r in results]
+        else:
             alone = ", ".join(f"{r.best_score:.4f}" for r in results)
             detail = f"with {len(results)} members (alone: {alone})"
         modelfile.save(
@@ -628,6 +572,91 @@ def train(
             click.echo(f"Go on with: seqtag train --resume {checkpoint_dir}", err=True)
         sys.exit(interrupt_status)
     console.print(f"Saved {summary}")
+
+
+class _EpochDisplay:
+    """Training progress on stderr: a line per epoch (loss, dev score, time) when stderr is a
+    terminal or with --progress, and a bar over the epoch's batches on a terminal."""
+
+    def __init__(self, console, quiet: bool, progress: bool | None, accuracy: bool):
+        terminal = sys.stderr.isatty()
+        self.console = console
+        self.show = not quiet and (progress if progress is not None else terminal)
+        self.metric = "acc" if accuracy else "F1"
+        self.bar = self.task = None
+        if self.show and terminal:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("epoch {task.fields[epoch]}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total} batches"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            self.task = self.bar.add_task("train", total=None, epoch=1)
+            self.bar.start()
+
+    def on_batch(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=total)
+
+    def on_epoch(self, report) -> None:
+        if not self.show:
+            return
+        mark = "*" if report.best_epoch == report.epoch else " "
+        self.console.print(
+            f"epoch {report.epoch:3d}  loss {report.loss:.4f}  "
+            f"dev {self.metric} {report.dev_score:.4f}{mark} "
+            f" best {report.best_score:.4f} (epoch {report.best_epoch})  "
+            f"lr {report.learning_rate:.2g}  {format_seconds(report.elapsed)}"
+        )
+        if self.bar is not None:
+            self.bar.update(self.task, completed=0, epoch=report.epoch + 1)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _with_output_layer(
+    ctx: click.Context, model_config, scheme: str | None, requested_crf: bool | None, console
+):
+    """The model config with its tag scheme and CRF settled: a CRF by default for entity
+    labels. Label smoothing is for a softmax: asked for on the command line with a CRF it is a
+    usage error; from a --config file (a POS config used for entities) it is said and dropped."""
+    crf = requested_crf if requested_crf is not None else scheme is not None
+    if crf and model_config.label_smoothing > 0:
+        source = ctx.get_parameter_source("label_smoothing")
+        if source in (
+            click.core.ParameterSource.COMMANDLINE,
+            click.core.ParameterSource.ENVIRONMENT,
+        ):
+            raise click.UsageError(
+                "--label-smoothing applies to a softmax output; a CRF scores whole tag sequences "
+                "(train with --no-crf, or leave --label-smoothing out)"
+            )
+        if source == click.core.ParameterSource.DEFAULT_MAP:
+            console.print("label-smoothing from --config does not apply to a CRF: trained without.")
+    # ModelConfig itself zeroes label smoothing for a CRF (a default value is no request).
+    return dataclasses.replace(model_config, scheme=scheme, crf=crf)
+
+
+def _final_model(results, model_config, vocabularies, dev_set, target):
+    """The model to save and its dev score: the one network, or the ensemble of the members
+    trained (all of them unless interrupted), scored on dev together."""
+    from seqtag.batch import Batcher
+    from seqtag.decode import predict
+    from seqtag.model import Ensemble
+    from seqtag.train import dev_metric_for
+
+    if len(results) == 1:
+        return results[0].model, results[0].best_score
+    model = Ensemble([r.model for r in results])
+    _, metric = dev_metric_for(model_config)
+    batcher = Batcher(vocabularies, model_config)
+    return model, metric([s.tags for s in dev_set], predict(model, batcher, dev_set, target))
 
 
 # Settings that may differ between a run and its resumption: they change nothing in the result.
@@ -710,46 +739,6 @@ def _data_digest(*datasets) -> str:
             digest.update(b"\n\n")
         digest.update(b"\f")
     return digest.hexdigest()
-
-
-class _SignalRecord:
-    fired = False
-    signum: int | None = None
-
-
-@contextlib.contextmanager
-def _signal_raises(signum: int, exception: type[BaseException]):
-    """While inside, ``signum`` raises ``exception`` (and is recorded); the old handler is put
-    back after, so a signal during the final save cannot interrupt it halfway."""
-    record = _SignalRecord()
-
-    def handler(signum, _frame):
-        record.fired, record.signum = True, signum
-        raise exception
-
-    previous = signal.signal(signum, handler)
-    try:
-        yield record
-    finally:
-        signal.signal(signum, previous)
-
-
-@contextlib.contextmanager
-def _signals_deferred(console, *signums: int):
-    """While inside, the signals are recorded (and said once), not acted on."""
-    record = _SignalRecord()
-
-    def handler(signum, _frame):
-        if not record.fired:
-            console.print("Writing the model file first; it will not take long.")
-        record.fired, record.signum = True, signum
-
-    previous = {signum: signal.signal(signum, handler) for signum in signums}
-    try:
-        yield record
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
 
 
 def _span_scheme(train_set, requested: str | None, repair: bool, name: str, console) -> str | None:

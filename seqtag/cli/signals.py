@@ -1,0 +1,50 @@
+"""Signals during training: SIGTERM ends a run as Ctrl-C does (the best model so far is saved),
+and while the model file is written both wait, so an interrupted run never leaves half a file
+or a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+
+
+class SignalRecord:
+    """Whether a signal came while a handler below was in place, and which."""
+
+    fired = False
+    signum: int | None = None
+
+
+@contextlib.contextmanager
+def signal_raises(signum: int, exception: type[BaseException]):
+    """While inside, ``signum`` raises ``exception`` (and is recorded); the old handler is put
+    back after, so a signal during the final save cannot interrupt it halfway."""
+    record = SignalRecord()
+
+    def handler(signum, _frame):
+        record.fired, record.signum = True, signum
+        raise exception
+
+    previous = signal.signal(signum, handler)
+    try:
+        yield record
+    finally:
+        signal.signal(signum, previous)
+
+
+@contextlib.contextmanager
+def signals_deferred(console, *signums: int):
+    """While inside, the signals are recorded (and said once), not acted on."""
+    record = SignalRecord()
+
+    def handler(signum, _frame):
+        if not record.fired:
+            console.print("Writing the model file first; it will not take long.")
+        record.fired, record.signum = True, signum
+
+    previous = {signum: signal.signal(signum, handler) for signum in signums}
+    try:
+        yield record
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
