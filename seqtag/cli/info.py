@@ -21,7 +21,7 @@ def info(model_file, as_json) -> None:
       seqtag info -m upos.model
       seqtag info -m upos.model --json | jq .dev_score
     """
-    from seqtag.config import ModelConfig, TrainConfig, as_recorded, field_names
+    from seqtag.config import ADDED_LATER, ModelConfig, TrainConfig, field_names
     from seqtag.modelfile import read_metadata
 
     metadata = read_metadata(model_file)
@@ -29,9 +29,10 @@ def info(model_file, as_json) -> None:
     # reader to assume today's default (affixes are on now, they were not in 0.1.0).
     for key, kind in (("model_config", ModelConfig), ("train_config", TrainConfig)):
         if isinstance(metadata.get(key), dict):
-            names = set(field_names(kind))
-            filled = {k: v for k, v in as_recorded(metadata[key]).items() if k in names}
-            metadata[key] = {**metadata[key], **filled}
+            names = field_names(kind)
+            for name, value in ADDED_LATER.items():  # in a fixed order, after the stored keys
+                if name in names:
+                    metadata[key].setdefault(name, value)
     vocabularies = metadata.pop("vocabularies", {})
     label_lists = [vocabularies.get("labels", []), *vocabularies.pop("more_labels", [])]
     sizes = {name: len(items) for name, items in vocabularies.items()}
