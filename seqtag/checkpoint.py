@@ -26,14 +26,11 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from seqtag import SeqtagError, __version__
-from seqtag.modelfile import save_atomically
+from seqtag.modelfile import EqualLargeTensors, save_atomically
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 FORMAT_NAME = "seqtag-checkpoint"
 FORMAT_VERSION = 1
-# Tensors from this many elements on are compared with those already stored (cheap: a model
-# has a handful of them); smaller ones are not worth the comparisons.
-DEDUPLICATE_FROM = 1 << 16
 
 
 def checkpoint_path(directory: str | Path) -> Path:
@@ -44,7 +41,7 @@ def save(directory: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` (nested dicts, lists, tuples, numbers, strings, tensors) atomically."""
     directory = Path(directory)
     tensors: dict[str, torch.Tensor] = {}
-    skeleton = _split(state, "", tensors, {})
+    skeleton = _split(state, "", tensors, EqualLargeTensors())
     header = {
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
@@ -91,24 +88,17 @@ def load(directory: str | Path) -> dict[str, Any]:
 
 
 def _split(
-    value: Any, path: str, tensors: dict[str, torch.Tensor], large: dict[tuple, list[str]]
+    value: Any, path: str, tensors: dict[str, torch.Tensor], equal_tensors: EqualLargeTensors
 ) -> Any:
-    """``large``: keys of the large tensors stored so far, by shape and dtype."""
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu()
-        kind = (tuple(value.shape), value.dtype)
-        if value.numel() >= DEDUPLICATE_FROM:
-            for key in large.get(kind, []):
-                if torch.equal(tensors[key], value):
-                    return {"$tensor": key}
-        key = path or "tensor"
-        tensors[key] = value.clone()  # a copy: safetensors refuses shared memory
-        if value.numel() >= DEDUPLICATE_FROM:
-            large.setdefault(kind, []).append(key)
+        key = equal_tensors.stored_as(path or "tensor", value)
+        if key not in tensors:
+            tensors[key] = value.clone()  # a copy: safetensors refuses shared memory
         return {"$tensor": key}
 
     def inner(item: Any, name: Any) -> Any:
-        return _split(item, f"{path}.{name}", tensors, large)
+        return _split(item, f"{path}.{name}", tensors, equal_tensors)
 
     if isinstance(value, tuple):
         return {"$tuple": [inner(v, i) for i, v in enumerate(value)]}

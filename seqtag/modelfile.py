@@ -32,10 +32,12 @@ if TYPE_CHECKING:
     from seqtag.model import Tagger
 
 FORMAT_NAME = "seqtag-model"
-# Format 2 adds ``shared``: names of tensors stored once under another name (an ensemble's
-# members' identical pretrained vectors). A file without shared tensors is still written as
-# format 1, which every seqtag reads.
+# Format 2 adds ``shared``: names of tensors stored once under another name (large tensors of
+# equal contents, such as an ensemble's members' identical pretrained vectors). A file without
+# shared tensors is still written as format 1, which every seqtag reads.
 FORMAT_VERSION = 2
+# Tensors from this many elements on are stored once when several are equal (EqualLargeTensors).
+DEDUPLICATE_FROM = 1 << 16
 
 
 @dataclass
@@ -69,9 +71,13 @@ def save(
 ) -> None:
     path = Path(path)
     tensors = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
-    shared = shared_copies(tensors)
-    for name in shared:
-        del tensors[name]
+    equal_tensors = EqualLargeTensors()
+    shared = {}
+    for name, tensor in list(tensors.items()):
+        stored = equal_tensors.stored_as(name, tensor)
+        if stored != name:
+            shared[name] = stored
+            del tensors[name]
     metadata = {
         "format": FORMAT_NAME,
         "format_version": 2 if shared else 1,
@@ -87,23 +93,29 @@ def save(
     save_atomically(tensors, header, path, "the model")
 
 
-def shared_copies(tensors: dict[str, torch.Tensor]) -> dict[str, str]:
-    """The ensemble members' pretrained vectors that equal the first member's, each mapped to
-    the name it is stored under: frozen copies of one table (60 MB each at 300 dimensions)
-    are stored once."""
-    import torch
+class EqualLargeTensors:
+    """Finds, for each tensor about to be stored, an earlier one with equal contents, so that
+    copies are stored once: the frozen pretrained vectors (60 MB at 300 dimensions) sit in every
+    ensemble member, and a checkpoint holds them again in the best epoch's weights. Only tensors
+    of ``DEDUPLICATE_FROM`` elements or more are compared: a model has a handful of those, so
+    the comparisons cost little, and small ones are not worth them."""
 
-    first = "members.0.pretrained_vectors"
-    if first not in tensors:
-        return {}
-    return {
-        name: first
-        for name, tensor in tensors.items()
-        if name != first
-        and name.startswith("members.")
-        and name.endswith(".pretrained_vectors")
-        and torch.equal(tensor, tensors[first])
-    }
+    def __init__(self) -> None:
+        self._by_kind: dict[tuple, list[tuple[str, torch.Tensor]]] = {}
+
+    def stored_as(self, key: str, tensor: torch.Tensor) -> str:
+        """The key ``tensor`` is to be stored under: that of an equal tensor seen before, or
+        its own ``key`` (and it is remembered for the tensors that come later)."""
+        import torch
+
+        if tensor.numel() < DEDUPLICATE_FROM:
+            return key
+        kind = (tuple(tensor.shape), tensor.dtype)
+        for earlier_key, earlier in self._by_kind.get(kind, []):
+            if torch.equal(earlier, tensor):
+                return earlier_key
+        self._by_kind.setdefault(kind, []).append((key, tensor))
+        return key
 
 
 def save_atomically(

@@ -239,8 +239,12 @@ def test_an_ensemble_stores_its_members_vectors_once(tmp_path):
 
 def test_a_model_file_missing_its_shared_table_is_damaged(tmp_path):
     sentences = [Sentence(["a"], ["X"])]
-    config = ModelConfig(hidden=4, word_dim=3, char=False, pretrained_dim=2, affixes=0, ensemble=2)
-    vocabularies = Vocabularies.build(sentences).with_pretrained(["a"])
+    # A table large enough to be stored once (modelfile.DEDUPLICATE_FROM elements).
+    config = ModelConfig(
+        hidden=4, word_dim=3, char=False, pretrained_dim=256, affixes=0, ensemble=2
+    )
+    vocabularies = Vocabularies.build(sentences).with_pretrained([f"w{i}" for i in range(300)])
+    assert len(vocabularies.pretrained) * 256 >= modelfile.DEDUPLICATE_FROM
     path = tmp_path / "e.model"
     modelfile.save(path, build_model(config, vocabularies), vocabularies, "upos", TrainConfig(), {})
     from safetensors import safe_open

@@ -162,3 +162,19 @@ def test_a_config_that_wants_weights_the_file_lacks_is_a_clear_error(tmp_path, t
     _rewrite_metadata(tiny_model, broken, lambda m, t: m["vocabularies"].pop("affixes"))
     with pytest.raises(SeqtagError, match="damaged seqtag model file"):
         NumpyTagger(modelfile.read_model(broken), str(broken))
+
+
+def test_equal_large_tensors_map_to_the_first_and_small_or_different_ones_stay_apart():
+    """The one detector behind both files' storing of equal tensors once."""
+    large = modelfile.DEDUPLICATE_FROM
+    table = torch.randn(large)
+    equal_tensors = modelfile.EqualLargeTensors()
+    assert equal_tensors.stored_as("a", table) == "a"
+    assert equal_tensors.stored_as("b", table.clone()) == "a"  # equal contents, not identity
+    assert equal_tensors.stored_as("c", table + 1) == "c"  # same shape, other contents
+    assert equal_tensors.stored_as("d", table.double()) == "d"  # equal values, other dtype
+    assert equal_tensors.stored_as("e", table.reshape(2, -1)) == "e"  # other shape
+    assert equal_tensors.stored_as("f", (table + 1).clone()) == "c"
+    small = torch.zeros(large - 1)
+    assert equal_tensors.stored_as("g", small) == "g"
+    assert equal_tensors.stored_as("h", small.clone()) == "h"  # too small to be worth it
