@@ -365,13 +365,7 @@ def train(
     """
     from seqtag import checkpoint, modelfile
     from seqtag.config import split_options
-    from seqtag.train import (
-        finished_member,
-        fit,
-        member_seed,
-        restored_member,
-        split_dev,
-    )
+    from seqtag.train import split_dev
     from seqtag.vocab import Vocabularies
 
     console = stderr_console(quiet)
@@ -493,36 +487,21 @@ def train(
             )
 
     display = _EpochDisplay(console, quiet, progress, model_config.scheme is None)
-    results = [restored_member(state, member_config, vocabularies, target) for state in finished]
-    first, interrupted = len(results), False
-    try:
-        with signal_raises(signal.SIGTERM, KeyboardInterrupt) as terminated:
-            for member in range(first, n_members):
-                seed = member_seed(train_config.seed, member)
-                if n_members > 1:
-                    console.print(f"Ensemble member {member + 1} of {n_members} (seed {seed}):")
-                result = fit(
-                    train_set,
-                    dev_set,
-                    vocabularies,
-                    member_config,
-                    dataclasses.replace(train_config, seed=seed),
-                    target,
-                    display.on_epoch,
-                    display.on_batch,
-                    on_checkpoint=save_checkpoint,
-                    resume=resumed["training"] if resumed is not None and member == first else None,
-                    pretrained=pretrained,
-                )
-                if result.epochs:
-                    results.append(result)
-                if result.interrupted:
-                    interrupted = True
-                    break
-                finished.append(finished_member(result))
-    finally:
-        display.stop()
-    interrupt_status = 143 if terminated.fired else 130
+    results, interrupt_status = _train_members(
+        train_set,
+        dev_set,
+        vocabularies,
+        member_config,
+        train_config,
+        n_members,
+        target,
+        display,
+        resumed=resumed,
+        finished=finished,
+        save_checkpoint=save_checkpoint,
+        pretrained=pretrained,
+    )
+    interrupted = interrupt_status is not None
     if not results:
         console.print("Interrupted before the first epoch ended: no model written.")
         sys.exit(interrupt_status)
@@ -572,6 +551,64 @@ def train(
             click.echo(f"Go on with: seqtag train --resume {checkpoint_dir}", err=True)
         sys.exit(interrupt_status)
     console.print(f"Saved {summary}")
+
+
+def _train_members(
+    train_set,
+    dev_set,
+    vocabularies,
+    member_config: ModelConfig,
+    train_config: TrainConfig,
+    n_members: int,
+    target,
+    display: _EpochDisplay,
+    *,
+    resumed: dict | None,
+    finished: list,
+    save_checkpoint,
+    pretrained,
+):
+    """Fit the ensemble's members one after another (a single model is one member), going on
+    after those a resumed checkpoint holds as ``finished``, which grows as members finish (the
+    checkpoint saves it). Returns the fitted members, the restored ones first, and the exit
+    status for an interruption by Ctrl-C (130) or SIGTERM (143), or None when all finished;
+    an interrupted member's best epoch so far is among the results."""
+    from seqtag.train import finished_member, fit, member_seed, restored_member
+
+    results = [restored_member(state, member_config, vocabularies, target) for state in finished]
+    first, interrupted = len(results), False
+    try:
+        with signal_raises(signal.SIGTERM, KeyboardInterrupt) as terminated:
+            for member in range(first, n_members):
+                seed = member_seed(train_config.seed, member)
+                if n_members > 1:
+                    display.console.print(
+                        f"Ensemble member {member + 1} of {n_members} (seed {seed}):"
+                    )
+                result = fit(
+                    train_set,
+                    dev_set,
+                    vocabularies,
+                    member_config,
+                    dataclasses.replace(train_config, seed=seed),
+                    target,
+                    display.on_epoch,
+                    display.on_batch,
+                    on_checkpoint=save_checkpoint,
+                    resume=resumed["training"] if resumed is not None and member == first else None,
+                    pretrained=pretrained,
+                )
+                if result.epochs:
+                    results.append(result)
+                if result.interrupted:
+                    interrupted = True
+                    break
+                finished.append(finished_member(result))
+    finally:
+        display.stop()
+    if interrupted or not results:
+        return results, 143 if terminated.fired else 130
+    return results, None
 
 
 class _EpochDisplay:
