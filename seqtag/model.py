@@ -110,7 +110,27 @@ class Tagger(nn.Module):
         word's frequency bin ``frequency_bins`` (B, T) from the same encoder states (Plank,
         Søgaard and Goldberg 2016): the encoder must tell rare words from common ones by
         their spelling and context, which is what it needs for words it has never seen."""
-        h = self.encode(batch)
+        x = self.inputs(batch)
+        loss = self._loss_of_inputs(x, batch, frequency_bins)
+        if self.config.adversarial > 0:
+            # Adversarial training (Yasunaga, Kasai and Radev 2018): the same batch again with
+            # each sentence's input vectors moved where the loss rises fastest, by a share of
+            # their length. Being right under the worst small change of the word, spelling and
+            # affix vectors is what tagging words never seen in training needs.
+            (gradient,) = torch.autograd.grad(loss, x, retain_graph=True)
+            real = batch.mask.unsqueeze(-1).to(x.dtype)  # (B, T, 1): padding is not moved
+            gradient = gradient * real
+            length = (x.detach() * real).flatten(1).norm(dim=1)  # (B,)
+            steepness = gradient.flatten(1).norm(dim=1).clamp_min(1e-12)
+            scale = (self.config.adversarial * length / steepness)[:, None, None]
+            moved = x + (scale * gradient).detach()
+            loss = loss + self._loss_of_inputs(moved, batch, frequency_bins)
+        return loss
+
+    def _loss_of_inputs(
+        self, x: torch.Tensor, batch: Batch, frequency_bins: torch.Tensor | None
+    ) -> torch.Tensor:
+        h = self.rnn(self.dropout(x), batch.lengths)
         loss = self.loss(self.output(self.dropout(h)), batch)
         if self.frequency_head is not None:
             scores = self.frequency_head(self.dropout(h))
@@ -122,6 +142,11 @@ class Tagger(nn.Module):
 
     def encode(self, batch: Batch, spelled: torch.Tensor | None = None) -> torch.Tensor:
         """The sentence encoder's states (B, T, 2H); see ``forward`` for ``spelled``."""
+        return self.rnn(self.dropout(self.inputs(batch, spelled)), batch.lengths)  # (B, T, 2H)
+
+    def inputs(self, batch: Batch, spelled: torch.Tensor | None = None) -> torch.Tensor:
+        """Each token's input vector (B, T, D) to the sentence encoder: its word embedding,
+        pretrained vector, character vector and affix embeddings, side by side."""
         x = self.word_embed(batch.words)  # (B, T, W)
         if self.config.pretrained_dim:
             x = torch.cat([x, self.pretrained_vectors[batch.pretrained]], dim=-1)  # (B, T, W + P)
@@ -142,8 +167,7 @@ class Tagger(nn.Module):
                 )
             affixed = self.affix_embed(batch.affixes).flatten(1)  # (U, 2N x A)
             x = torch.cat([x, affixed[batch.forms]], dim=-1)
-        x = self.dropout(x)
-        return self.rnn(x, batch.lengths)  # (B, T, 2H), not zero past each sentence's end
+        return x
 
     def loss(self, emissions: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Per real token: mean cross-entropy (against smoothed targets with

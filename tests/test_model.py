@@ -85,7 +85,8 @@ def test_train_save_load_gives_identical_predictions(corpus, tmp_path, rnn, char
     assert all(t in vocabularies.labels.items for sentence in tags for t in sentence)
 
 
-def test_training_with_the_same_seed_repeats(corpus):
+@pytest.mark.parametrize("adversarial", [0.0, 0.05])
+def test_training_with_the_same_seed_repeats(corpus, adversarial):
     train, dev = split_dev(corpus, 0.2, seed=1)
     vocabularies = Vocabularies.build(train)
     runs = [
@@ -93,7 +94,7 @@ def test_training_with_the_same_seed_repeats(corpus):
             train,
             dev,
             vocabularies,
-            tiny_config(),
+            tiny_config(adversarial=adversarial),
             TrainConfig(epoch_size=0, max_epochs=2, seed=7),
             CPU,
         )
@@ -246,3 +247,42 @@ def test_a_crf_model_trains_without_label_smoothing():
     assert tiny_config(crf=True).label_smoothing == 0.0
     assert tiny_config(crf=True, label_smoothing=0.3).label_smoothing == 0.0
     assert tiny_config().label_smoothing == ModelConfig().label_smoothing > 0
+
+
+def test_adversarial_training_adds_the_loss_of_inputs_moved_uphill_by_a_share_of_their_length(
+    corpus, monkeypatch
+):
+    """Per sentence the move is `adversarial` times the length of its real tokens' input
+    vectors, padding is not moved, and the moved inputs' loss is the higher one."""
+    vocabularies = Vocabularies.build(corpus)
+    sizes = len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels)
+    torch.manual_seed(0)
+    model = Tagger(tiny_config(dropout=0.0, adversarial=0.05, label_smoothing=0.0), *sizes)
+    batch = Batcher(vocabularies).batch(corpus[:6], with_tags=True)
+    assert batch.mask.sum(dim=1).min() < batch.mask.size(1)  # some sentences have padding
+    seen = []
+    loss_of_inputs = model._loss_of_inputs
+
+    def recording(x, batch, bins):
+        loss = loss_of_inputs(x, batch, bins)
+        seen.append((x.detach(), loss.detach()))
+        return loss
+
+    monkeypatch.setattr(model, "_loss_of_inputs", recording)
+    total = model.training_loss(batch)
+    (clean, clean_loss), (moved, moved_loss) = seen
+    torch.testing.assert_close(total.detach(), clean_loss + moved_loss)
+    assert moved_loss > clean_loss
+    move = moved - clean
+    assert (move[~batch.mask] == 0).all()
+    real = batch.mask.unsqueeze(-1)
+    torch.testing.assert_close(
+        move.flatten(1).norm(dim=1), 0.05 * (clean * real).flatten(1).norm(dim=1)
+    )
+    total.backward()  # one backward pass through both losses reaches the embeddings
+    assert model.word_embed.weight.grad.abs().sum() > 0
+
+    seen.clear()
+    off = Tagger(tiny_config(dropout=0.0, label_smoothing=0.0), *sizes)
+    off.load_state_dict(model.state_dict())
+    torch.testing.assert_close(off.training_loss(batch), clean_loss)  # off: the clean loss alone

@@ -193,6 +193,15 @@ _train_defaults = TrainConfig()
     "Not with a CRF (entity labels), which trains without it.",
 )
 @click.option(
+    "--adversarial",
+    type=click.FloatRange(0, 1),
+    default=_model_defaults.adversarial,
+    show_default=True,
+    help="In training, also learn from each batch with its input vectors moved this share of "
+    "their length in the direction that raises the loss most (adversarial training, for "
+    "robustness on unseen words); twice the training time; 0 turns it off.",
+)
+@click.option(
     "--ensemble",
     type=click.IntRange(1, 20),
     default=_model_defaults.ensemble,
