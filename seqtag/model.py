@@ -141,8 +141,9 @@ class Tagger(nn.Module):
         return loss
 
     def encode(self, batch: Batch, spelled: torch.Tensor | None = None) -> torch.Tensor:
-        """The sentence encoder's states (B, T, 2H); see ``forward`` for ``spelled``."""
-        return self.rnn(self.dropout(self.inputs(batch, spelled)), batch.lengths)  # (B, T, 2H)
+        """The sentence encoder's states (B, T, 2H), not zero past each sentence's end; see
+        ``forward`` for ``spelled``."""
+        return self.rnn(self.dropout(self.inputs(batch, spelled)), batch.lengths)
 
     def inputs(self, batch: Batch, spelled: torch.Tensor | None = None) -> torch.Tensor:
         """Each token's input vector (B, T, D) to the sentence encoder: its word embedding,
