@@ -201,6 +201,21 @@ def test_label_smoothing_is_for_softmax_outputs(ner_model, tmp_path):
     assert info["model_config"]["label_smoothing"] == 0.2
 
 
+def test_training_says_how_it_treats_entity_labels(ner_model, tmp_path):
+    folder, _ = ner_model
+    runner = CliRunner()
+    args = ["train", str(folder / "train.txt"), "-o", str(tmp_path / "m.model"), *TINY_OPTIONS]
+    args.remove("-q")
+    crf = runner.invoke(main, args)
+    assert crf.exit_code == 0, crf.output
+    assert "Entity labels (IOB2): a CRF output layer, dev scored by entity F1." in crf.stderr
+    softmax = runner.invoke(main, [*args, "--no-crf"])
+    assert "Entity labels (IOB2): a softmax output layer" in softmax.stderr
+    plain = runner.invoke(main, [*args, "--scheme", "none"])
+    assert plain.exit_code == 0, plain.output
+    assert "Entity labels" not in plain.stderr
+
+
 def test_eval_json_has_entity_scores_in_both_modes(ner_model):
     folder, model = ner_model
     result = CliRunner().invoke(main, ["eval", "-m", str(model), str(folder / "dev.txt"), "--json"])

@@ -458,6 +458,12 @@ def train(
         f"{' + '.join(str(len(labels)) for labels in vocabularies.label_sets)} labels "
         f"from {source}; dev {len(dev_set)} sentences; device {target.type}."
     )
+    if scheme is not None:
+        output_layer = "a CRF" if model_config.crf else "a softmax"
+        console.print(
+            f"Entity labels ({scheme.upper()}): {output_layer} output layer, dev scored by "
+            "entity F1."
+        )
     n_members = model_config.ensemble
     member_config = dataclasses.replace(model_config, ensemble=1)
     # Ensemble members that finished before the checkpoint; "training" is the next one's state.
