@@ -65,6 +65,8 @@ class ModelConfig:
     # Training only: adversarial training (Yasunaga, Kasai and Radev 2018). Each batch is also
     # trained on its input vectors moved, per sentence, in the direction that raises the loss
     # most, by this fraction of their length; 0: off. Doubles the cost of a training step.
+    # Measured on dev (benchmarks/results/dev-s8): 0.05 gave +0.14 over six runs, up on mr_ufal,
+    # down on ta_ttb; off by default.
     adversarial: float = 0.0
     # Size of the frozen pretrained word vectors (--embeddings) beside the trained ones; 0: none.
     pretrained_dim: int = 0
