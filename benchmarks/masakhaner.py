@@ -7,6 +7,11 @@ skipped, so it resumes), and a markdown and JSON table of the means.
 
     python benchmarks/masakhaner.py --seeds 1 2 3 --out benchmarks/results/masakhaner
     python benchmarks/masakhaner.py hau yor --seeds 1 -- --no-crf
+    python benchmarks/masakhaner.py --report --out OUT --choose-from DEFAULTS WD1
+
+`--choose-from` reports, for each language, the runs of whichever folder of runs (one setting
+each) has the higher mean dev F1 over `--choice-seeds`: a setting chosen per language on dev,
+as the CRF's c1/c2 were. Only dev scores enter the choice.
 
 Arguments after `--` go to `seqtag train` unchanged (e.g. `--repair` is added by default,
 because most MasakhaNER training files hold a few I- tags that start an entity).
@@ -69,10 +74,45 @@ def run_one(language: str, seed: int, out: Path, extra: list[str]) -> dict:
     return record
 
 
-def table(records: list[dict]) -> tuple[str, list[dict]]:
+def setting(record: dict) -> str:
+    """The training options of a run that are not bookkeeping (threads, --repair)."""
+    args, kept = record["train_args"], []
+    skip_next = False
+    for arg in args:
+        if skip_next:
+            skip_next = False
+        elif arg == "--threads":
+            skip_next = True
+        elif arg != "--repair":
+            kept.append(arg)
+    return " ".join(kept) or "defaults"
+
+
+def choose_on_dev(
+    language: str, folders: list[Path], choice_seeds: list[int]
+) -> tuple[Path | None, str]:
+    """The folder whose runs of `language` have the highest mean dev F1 over `choice_seeds`
+    (the first on a tie), and a line saying why; None while a run the choice needs is missing.
+    Reads nothing but dev scores."""
+    means = []
+    for folder in folders:
+        paths = [folder / f"{language}-seed{seed}.json" for seed in choice_seeds]
+        missing = [p.name for p in paths if not p.exists()]
+        if missing:
+            return None, f"{language}: no choice yet, {folder} lacks {', '.join(missing)}"
+        records = [json.loads(p.read_text()) for p in paths]
+        means.append((statistics.mean(r["dev_score"] for r in records), setting(records[0])))
+    best = max(range(len(folders)), key=lambda i: (means[i][0], -i))
+    why = ", ".join(f"{label} {mean:.4f}" for mean, label in means)
+    return folders[best], f"{language}: {means[best][1]} (dev F1 {why})"
+
+
+def table(records: list[dict], chosen: bool = False) -> tuple[str, list[dict]]:
+    """Markdown and summary of the runs by language; `chosen` adds each language's setting."""
     rows = [
-        "| language | seeds | test F1 | CRF | train time | train CPU time | tag words/s |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| language | seeds | test F1 | CRF | train time | train CPU time | tag words/s |"
+        + (" setting |" if chosen else ""),
+        "| --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if chosen else ""),
     ]
     summary = []
     for language in dict.fromkeys(r["language"] for r in records):
@@ -89,11 +129,15 @@ def table(records: list[dict]) -> tuple[str, list[dict]]:
         rows.append(
             f"| {language} | {len(runs)} | {statistics.mean(f1):.4f} ± {sd:.4f} "
             f"| {CRF_F1[language]:.4f} | {minutes:.1f} min | {cpu_minutes:.1f} min | {speed:,.0f} |"
+            + (f" {setting(runs[0])} |" if chosen else "")
         )
     if summary:
         mean = statistics.mean(s["f1_mean"] for s in summary)
         crf = statistics.mean(CRF_F1[s["language"]] for s in summary)
-        rows.append(f"| mean of {len(summary)} | | {mean:.4f} | {crf:.4f} | | | |")
+        rows.append(
+            f"| mean of {len(summary)} | | {mean:.4f} | {crf:.4f} | | | |"
+            + (" |" if chosen else "")
+        )
     return "\n".join(rows) + "\n", summary
 
 
@@ -110,7 +154,23 @@ def main() -> None:
         action="store_true",
         help="train nothing: write the tables from the runs already recorded in --out",
     )
+    parser.add_argument(
+        "--choose-from",
+        type=Path,
+        nargs="+",
+        metavar="FOLDER",
+        help="with --report: per language, report the folder of runs with the best mean dev F1",
+    )
+    parser.add_argument(
+        "--choice-seeds",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="the seeds whose dev F1 decides --choose-from (default: 1 2)",
+    )
     args = parser.parse_args(argv)
+    if args.choose_from and not args.report:
+        parser.error("--choose-from only reports: add --report")
     if not MASAKHANER.is_dir():
         sys.exit(f"no MasakhaNER data at {MASAKHANER}")
     unknown = sorted(set(args.languages) - set(LANGUAGES))
@@ -119,7 +179,20 @@ def main() -> None:
     if "--repair" not in extra:
         extra = ["--repair", *extra]
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.report:
+    if args.choose_from:
+        records, reasons = [], []
+        for lang in args.languages:
+            folder, why = choose_on_dev(lang, args.choose_from, args.choice_seeds)
+            reasons.append(why)
+            if folder is not None:
+                records += [
+                    json.loads((folder / f"{lang}-seed{seed}.json").read_text())
+                    for seed in args.seeds
+                    if (folder / f"{lang}-seed{seed}.json").exists()
+                ]
+        (args.out / "choices.txt").write_text("\n".join(reasons) + "\n")
+        print("\n".join(reasons))
+    elif args.report:
         records = [
             json.loads((args.out / f"{lang}-seed{seed}.json").read_text())
             for lang in args.languages
@@ -130,7 +203,7 @@ def main() -> None:
         records = [
             run_one(lang, seed, args.out, extra) for lang in args.languages for seed in args.seeds
         ]
-    markdown, summary = table(records)
+    markdown, summary = table(records, chosen=bool(args.choose_from))
     (args.out / "results.md").write_text(markdown)
     (args.out / "results.json").write_text(
         json.dumps({"runs": records, "summary": summary}, indent=2) + "\n"
