@@ -201,6 +201,34 @@ def test_label_smoothing_is_for_softmax_outputs(ner_model, tmp_path):
     assert info["model_config"]["label_smoothing"] == 0.2
 
 
+def test_entity_labels_train_with_more_word_dropout(ner_model, tmp_path):
+    """Entity labels get ENTITY_WORD_DROPOUT unless word dropout is asked for (command line or
+    --config); plain labels keep the POS default."""
+    from conftest import ROOT
+
+    from seqtag.config import ENTITY_WORD_DROPOUT, TrainConfig
+
+    folder, model = ner_model
+    runner = CliRunner()
+
+    def word_dropout(model_path) -> float:
+        info = runner.invoke(main, ["info", "-m", str(model_path), "--json"])
+        return json.loads(info.stdout)["train_config"]["word_dropout"]
+
+    assert TrainConfig().word_dropout != ENTITY_WORD_DROPOUT
+    assert word_dropout(model) == ENTITY_WORD_DROPOUT
+    out = tmp_path / "m.model"
+    args = ["train", str(folder / "train.txt"), "-o", str(out), *TINY_OPTIONS]
+    for extra, expected in (
+        (["--word-dropout", "0.25"], 0.25),
+        (["--config", str(ROOT / "configs" / "pos.toml")], 0.25),  # a config's value is asked for
+        (["--scheme", "none"], TrainConfig().word_dropout),
+    ):
+        result = runner.invoke(main, [*args, *extra])
+        assert result.exit_code == 0, result.output
+        assert word_dropout(out) == expected, extra
+
+
 def test_training_says_how_it_treats_entity_labels(ner_model, tmp_path):
     folder, _ = ner_model
     runner = CliRunner()
@@ -208,7 +236,10 @@ def test_training_says_how_it_treats_entity_labels(ner_model, tmp_path):
     args.remove("-q")
     crf = runner.invoke(main, args)
     assert crf.exit_code == 0, crf.output
-    assert "Entity labels (IOB2): a CRF output layer, dev scored by entity F1." in crf.stderr
+    assert (
+        "Entity labels (IOB2): a CRF output layer, word dropout 1, dev scored by entity F1."
+        in crf.stderr
+    )
     softmax = runner.invoke(main, [*args, "--no-crf"])
     assert "Entity labels (IOB2): a softmax output layer" in softmax.stderr
     plain = runner.invoke(main, [*args, "--scheme", "none"])

@@ -28,7 +28,14 @@ from seqtag.cli.common import (
     threads_option,
 )
 from seqtag.cli.signals import signal_raises, signals_deferred
-from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig, as_recorded
+from seqtag.config import (
+    EMBEDDINGS_LIMIT,
+    ENTITY_WORD_DROPOUT,
+    SCHEMES,
+    ModelConfig,
+    TrainConfig,
+    as_recorded,
+)
 from seqtag.read import Column
 
 _model_defaults = ModelConfig()
@@ -232,8 +239,8 @@ _train_defaults = TrainConfig()
     "--word-dropout",
     type=click.FloatRange(0),
     default=_train_defaults.word_dropout,
-    show_default=True,
-    help="Alpha: a word seen c times is replaced by UNK with p = alpha/(alpha+c); 0 turns it off.",
+    help="Alpha: a word seen c times is replaced by UNK with p = alpha/(alpha+c); 0 turns it off. "
+    f"Default {_train_defaults.word_dropout:g}, {ENTITY_WORD_DROPOUT:g} for entity labels.",
 )
 @click.option(
     "--seed",
@@ -431,6 +438,9 @@ def train(
     digest = _data_digest(train_set, dev_set)
     scheme = _span_scheme(train_set, requested_scheme, repair, train_name, console)
     model_config = _with_output_layer(ctx, model_config, scheme, requested_crf, console)
+    if scheme is not None and resumed is None and not _given(ctx, "word_dropout"):
+        # A resumed run keeps the value it recorded (it may have been asked for).
+        train_config = dataclasses.replace(train_config, word_dropout=ENTITY_WORD_DROPOUT)
     pretrained = None
     if resumed is None:
         vocabularies = Vocabularies.build(train_set, model_config, n_columns)
@@ -461,8 +471,8 @@ def train(
     if scheme is not None:
         output_layer = "a CRF" if model_config.crf else "a softmax"
         console.print(
-            f"Entity labels ({scheme.upper()}): {output_layer} output layer, dev scored by "
-            "entity F1."
+            f"Entity labels ({scheme.upper()}): {output_layer} output layer, word dropout "
+            f"{train_config.word_dropout:g}, dev scored by entity F1."
         )
     n_members = model_config.ensemble
     member_config = dataclasses.replace(model_config, ensemble=1)
