@@ -108,7 +108,9 @@ class TrainConfig:
     # the suite and en_ewt, epochs after the fifth cut (rate 1/32 of the start) moved dev
     # accuracy by 0.0001 on average while taking 18% of the training time.
     max_lr_decays: int = 5
-    word_dropout: float = 0.25  # alpha: a word seen c times becomes UNK with p = alpha / (alpha + c)  # (ENTITY_WORD_DROPOUT for entity labels)
+    # Alpha: a word seen c times becomes UNK with p = alpha / (alpha + c); entity labels get
+    # ENTITY_WORD_DROPOUT instead unless it is asked for.
+    word_dropout: float = 0.25
     # Decay of an exponential moving average of the weights over training steps, which is
     # then what dev scores and what is saved (train.WeightAverage); 0: the weights as trained.
     average_weights: float = 0.0
