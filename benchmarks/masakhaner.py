@@ -74,6 +74,12 @@ def run_one(language: str, seed: int, out: Path, extra: list[str]) -> dict:
     return record
 
 
+def recorded_runs(folder: Path, languages: list[str], seeds: list[int]) -> list[dict]:
+    """The records of the runs that `folder` holds for these languages and seeds."""
+    paths = (folder / f"{lang}-seed{seed}.json" for lang in languages for seed in seeds)
+    return [json.loads(path.read_text()) for path in paths if path.exists()]
+
+
 def setting(record: dict) -> str:
     """The training options of a run that are not bookkeeping (threads, --repair)."""
     args, kept = record["train_args"], []
@@ -185,20 +191,11 @@ def main() -> None:
             folder, why = choose_on_dev(lang, args.choose_from, args.choice_seeds)
             reasons.append(why)
             if folder is not None:
-                records += [
-                    json.loads((folder / f"{lang}-seed{seed}.json").read_text())
-                    for seed in args.seeds
-                    if (folder / f"{lang}-seed{seed}.json").exists()
-                ]
+                records += recorded_runs(folder, [lang], args.seeds)
         (args.out / "choices.txt").write_text("\n".join(reasons) + "\n")
         print("\n".join(reasons))
     elif args.report:
-        records = [
-            json.loads((args.out / f"{lang}-seed{seed}.json").read_text())
-            for lang in args.languages
-            for seed in args.seeds
-            if (args.out / f"{lang}-seed{seed}.json").exists()
-        ]
+        records = recorded_runs(args.out, args.languages, args.seeds)
     else:
         records = [
             run_one(lang, seed, args.out, extra) for lang in args.languages for seed in args.seeds

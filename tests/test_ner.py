@@ -220,7 +220,7 @@ def test_entity_labels_train_with_more_word_dropout(ner_model, tmp_path):
     out = tmp_path / "m.model"
     args = ["train", str(folder / "train.txt"), "-o", str(out), *TINY_OPTIONS]
     for extra, expected in (
-        (["--word-dropout", "0.25"], 0.25),
+        (["--word-dropout", "0.5"], 0.5),  # neither default: the value asked for
         (["--config", str(ROOT / "configs" / "pos.toml")], 0.25),  # a config's value is asked for
         (["--scheme", "none"], TrainConfig().word_dropout),
     ):
