@@ -229,6 +229,22 @@ def test_entity_labels_train_with_more_word_dropout(ner_model, tmp_path):
         assert word_dropout(out) == expected, extra
 
 
+def test_a_resumed_entity_run_keeps_the_word_dropout_it_asked_for(ner_model, tmp_path):
+    """--resume gives no --word-dropout, yet the run asked for one: the recorded value must win
+    over the entity default, or the second half of the run would train with another setting."""
+    folder, _ = ner_model
+    runner = CliRunner()
+    out, ckpt = tmp_path / "m.model", tmp_path / "ckpt"
+    args = ["train", str(folder / "train.txt"), "-o", str(out), *TINY_OPTIONS]
+    asked = runner.invoke(main, [*args, "--word-dropout", "0.5", "--checkpoint", str(ckpt)])
+    assert asked.exit_code == 0, asked.output
+    out.unlink()
+    resumed = runner.invoke(main, ["train", "--resume", str(ckpt)])
+    assert resumed.exit_code == 0, resumed.output
+    info = runner.invoke(main, ["info", "-m", str(out), "--json"])
+    assert json.loads(info.stdout)["train_config"]["word_dropout"] == 0.5
+
+
 def test_training_says_how_it_treats_entity_labels(ner_model, tmp_path):
     folder, _ = ner_model
     runner = CliRunner()
