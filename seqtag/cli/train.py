@@ -607,9 +607,7 @@ def _train_members(
             for member in range(first, n_members):
                 seed = member_seed(train_config.seed, member)
                 if n_members > 1:
-                    display.console.print(
-                        f"Ensemble member {member + 1} of {n_members} (seed {seed}):"
-                    )
+                    display.on_member(member, n_members, seed)
                 result = fit(
                     train_set,
                     dev_set,
@@ -659,6 +657,10 @@ class _EpochDisplay:
             )
             self.task = self.bar.add_task("train", total=None, epoch=1)
             self.bar.start()
+
+    def on_member(self, member: int, n_members: int, seed: int) -> None:
+        """An ensemble member (counted from 0) starts training."""
+        self.console.print(f"Ensemble member {member + 1} of {n_members} (seed {seed}):")
 
     def on_batch(self, done: int, total: int) -> None:
         if self.bar is not None:
