@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from train_eval import ROOT, seqtag, train_and_score
+from train_eval import ROOT, mean_sd, seqtag, train_and_score
 
 MASAKHANER = ROOT.parent / "shared" / "data" / "ner" / "masakhaner2"
 LANGUAGES = ("hau", "ibo", "kin", "lug", "luo", "pcm", "swa", "wol", "yor", "zul")
@@ -124,7 +124,7 @@ def table(records: list[dict], chosen: bool = False) -> tuple[str, list[dict]]:
     for language in dict.fromkeys(r["language"] for r in records):
         runs = [r for r in records if r["language"] == language]
         f1 = [r["f1"] for r in runs]
-        sd = statistics.stdev(f1) if len(f1) > 1 else 0.0
+        sd = statistics.stdev(f1) if len(f1) > 1 else None  # one seed has no spread
         minutes = statistics.median(r["train_seconds"] for r in runs) / 60
         # CPU time as well: it stays honest when a run shares the machine or is paused.
         cpu_minutes = statistics.median(r["train_cpu_seconds"] for r in runs) / 60
@@ -133,7 +133,7 @@ def table(records: list[dict], chosen: bool = False) -> tuple[str, list[dict]]:
             {"language": language, "seeds": len(runs), "f1_mean": statistics.mean(f1), "f1_sd": sd}
         )
         rows.append(
-            f"| {language} | {len(runs)} | {statistics.mean(f1):.4f} ± {sd:.4f} "
+            f"| {language} | {len(runs)} | {mean_sd(f1, scale=1, digits=4)} "
             f"| {CRF_F1[language]:.4f} | {minutes:.1f} min | {cpu_minutes:.1f} min | {speed:,.0f} |"
             + (f" {setting(runs[0])} |" if chosen else "")
         )

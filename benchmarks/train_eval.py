@@ -115,10 +115,12 @@ def run_one(treebank: str, seed: int, out: Path, extra: list[str]) -> dict:
     return record
 
 
-def mean_sd(values: list[float]) -> str:
+def mean_sd(values: list[float], scale: float = 100, digits: int = 2) -> str:
+    """'mean ± sd' of the scaled values; one value alone has no spread, so no '± 0.00'."""
     if len(values) == 1:
-        return f"{100 * values[0]:.2f}"
-    return f"{100 * statistics.mean(values):.2f} ± {100 * statistics.stdev(values):.2f}"
+        return f"{scale * values[0]:.{digits}f}"
+    mean, sd = scale * statistics.mean(values), scale * statistics.stdev(values)
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
 def table(records: list[dict]) -> str:
