@@ -294,3 +294,33 @@ def test_jsonl_output_of_an_ner_model_has_entity_spans(ner_model):
         for s in spans(record["tags"])
     ]
     assert record["entities"] == expected
+
+
+def test_the_shipped_ner_ensemble_config_trains_three_crfs_on_entity_data(ner_model, tmp_path):
+    """configs/ner-ensemble.toml sets only `ensemble = 3` and leans on the entity defaults: on
+    entity labels it must give three CRF members with word dropout 1.0, scored by entity F1,
+    that eval scores alike and whose tags keep the scheme."""
+    from conftest import ROOT
+
+    from seqtag.config import ENTITY_WORD_DROPOUT
+
+    folder, _ = ner_model
+    runner = CliRunner()
+    model = tmp_path / "ensemble.model"
+    config = str(ROOT / "configs" / "ner-ensemble.toml")
+    train = [str(folder / "train.txt"), "--dev", str(folder / "dev.txt"), "-o", str(model)]
+    result = runner.invoke(main, ["train", *train, "--config", config, *TINY_OPTIONS])
+    assert result.exit_code == 0, result.output
+    info = json.loads(runner.invoke(main, ["info", "-m", str(model), "--json"]).stdout)
+    assert info["model_config"]["ensemble"] == 3 and info["model_config"]["crf"] is True
+    assert info["train_config"]["word_dropout"] == ENTITY_WORD_DROPOUT
+    assert info["dev_metric"] == "entity F1" and len(info["best_epoch"]) == 3
+    scores = json.loads(
+        runner.invoke(main, ["eval", "-m", str(model), str(folder / "dev.txt"), "--json"]).stdout
+    )
+    assert scores["f1"] == pytest.approx(info["dev_score"], abs=1e-3)
+    tagged = runner.invoke(
+        main, ["tag", "-m", str(model), "-f", "jsonl"], input="Ada Obi lọ si Kigali .\n"
+    )
+    assert tagged.exit_code == 0, tagged.output
+    assert invalid_positions(json.loads(tagged.stdout)["tags"], "iob2") == []
