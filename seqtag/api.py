@@ -34,10 +34,11 @@ class Tagger:
         self._predict = predict
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> Tagger:
+    def load(cls, path: str | Path, device: str = "auto", tag_dictionary: bool = True) -> Tagger:
         """``device``: cpu (numpy, as `seqtag tag` on the CPU: torch is not imported), cuda, or
-        auto (the GPU when there is one)."""
-        return cls(*load_predictor(path, device))
+        auto (the GPU when there is one). ``tag_dictionary=False``: tag without the model's
+        tag dictionary, where it has one (`seqtag tag --no-tag-dictionary`)."""
+        return cls(*load_predictor(path, device, tag_dictionary=tag_dictionary))
 
     @property
     def column(self) -> str:

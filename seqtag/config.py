@@ -23,6 +23,7 @@ EMBEDDINGS_LIMIT = 50_000
 # word, capped, so bin 0 holds words seen once and bin 15 words seen 32,768 times or more.
 FREQUENCY_BINS = 16
 SCHEMES = ("iob1", "iob2", "iobes", "bilou")  # span tag schemes (seqtag.scheme implements them)
+TAG_DICTIONARY_CHOICES = ("off", "on", "auto")  # train --tag-dictionary (seqtag.tagdict)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,12 @@ class TrainConfig:
     # Chosen on dev (lt_hse, mr_ufal, ta_ttb, seeds 1-2): mean dev accuracy 0.8125 with one pass
     # per epoch, 0.83 with 1000; larger treebanks (and en_ewt) are not affected.
     epoch_size: int = 1000
+    # After training, whether decoding keeps each training word to the tags it had in train
+    # (seqtag.tagdict): "off", "on", or "auto", on when dev accuracy is higher with it. Plain
+    # tags of one column only. Off by default: measured on dev so far only on the three
+    # smallest treebanks (pos-small ensembles, seed 1, benchmarks/results/dev-s11): ta_ttb +9
+    # tokens fixed and 0 broken, lt_hse +4/-1, mr_ufal +1/-3.
+    tag_dictionary: str = "off"
 
 
 # Options added after the first model files, with what a file or checkpoint that lacks one
@@ -138,6 +145,7 @@ ADDED_LATER: dict[str, Any] = {
     "epoch_size": 0,
     "average_weights": 0.0,
     "adversarial": 0.0,
+    "tag_dictionary": "off",
 }
 
 

@@ -9,6 +9,7 @@ encoder's work. ``FormVectors`` knows nothing of torch: the numpy tagger keeps i
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -98,20 +99,25 @@ class Predictor:
         import torch
 
         vocabularies = self.batcher.vocabularies
+        dictionary = vocabularies.tag_dictionary  # kept to, as the numpy engine does
         predictions: list[list[str]] = [[] for _ in sentences]
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.inference_mode():
                 for indices in inference_order(sentences, self.max_tokens):
+                    chosen = [sentences[i] for i in indices]
                     batch = self.batcher.batch(
-                        [sentences[i] for i in indices],
-                        with_chars=self.form_vectors is None and self.model.config.char,
+                        chosen, with_chars=self.form_vectors is None and self.model.config.char
                     ).to(self.device)
                     spelled = None
                     if self.form_vectors is not None:
                         spelled = self.form_vectors(batch.spellings)
-                    best = self.model.decode(self.model(batch, spelled), batch.mask)
+                    scores = self.model(batch, spelled)
+                    if dictionary is not None:
+                        penalties = dictionary.penalties(chosen, scores.shape[1])
+                        scores = scores + torch.from_numpy(penalties).to(scores.device)
+                    best = self.model.decode(scores, batch.mask)
                     for i, ids in zip(indices, best, strict=True):
                         predictions[i] = vocabularies.decode_tags(ids)
         finally:
@@ -130,11 +136,17 @@ def predict(
     return Predictor(model, batcher, device, max_tokens)(sentences)
 
 
-def load_predictor(path: str | Path, device: str = "auto", threads: int | None = None):
+def load_predictor(
+    path: str | Path,
+    device: str = "auto",
+    threads: int | None = None,
+    tag_dictionary: bool = True,
+):
     """A model file ready to tag: (its contents, a function from sentences to tags), on the
     engine ``device`` asks for: numpy when no GPU could be used (torch is then never imported),
     else torch on the GPU. `seqtag tag`, `seqtag eval -m` and the Python API all load models
-    through here, so they tag alike."""
+    through here, so they tag alike. ``tag_dictionary=False`` tags without the model's tag
+    dictionary (the network's own choices), where it has one."""
     from seqtag.device import may_use_gpu
 
     if may_use_gpu(device):
@@ -149,6 +161,8 @@ def load_predictor(path: str | Path, device: str = "auto", threads: int | None =
         target = resolve_device(device)
         if target.type != "cpu":
             loaded = modelfile.load(path, target)
+            if not tag_dictionary:
+                loaded = _without_tag_dictionary(loaded)
             return loaded, Predictor(
                 loaded.model, Batcher(loaded.vocabularies, loaded.model.config), target
             )
@@ -160,4 +174,12 @@ def load_predictor(path: str | Path, device: str = "auto", threads: int | None =
     from seqtag.numpy_tagger import numpy_predictor
 
     arrays = read_model(path)
+    if not tag_dictionary:
+        arrays = _without_tag_dictionary(arrays)
     return arrays, numpy_predictor(arrays, str(path))
+
+
+def _without_tag_dictionary(contents):
+    """A loaded model file (modelfile.LoadedModel or ModelArrays) less its tag dictionary."""
+    vocabularies = dataclasses.replace(contents.vocabularies, tag_dictionary=None)
+    return dataclasses.replace(contents, vocabularies=vocabularies)

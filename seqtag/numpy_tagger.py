@@ -410,10 +410,16 @@ def numpy_predictor(arrays: ModelArrays, source: str = "model"):
 def tag_sentences(
     engine, vocabularies: Vocabularies, sentences, max_tokens: int
 ) -> list[list[str]]:
-    """Tags of sentences, in input order, from an engine's ``emissions`` and ``decode``."""
+    """Tags of sentences, in input order, from an engine's ``emissions`` and ``decode``,
+    kept to the model's tag dictionary when it has one."""
     predictions: list[list[str]] = [[] for _ in sentences]
+    dictionary = vocabularies.tag_dictionary
     for indices in inference_order(sentences, max_tokens):
-        best = engine.decode(*engine.emissions([sentences[i] for i in indices]))
+        batch = [sentences[i] for i in indices]
+        scores, lengths = engine.emissions(batch)
+        if dictionary is not None:
+            scores = scores + dictionary.penalties(batch, scores.shape[1])
+        best = engine.decode(scores, lengths)
         for i, ids in zip(indices, best, strict=True):
             predictions[i] = vocabularies.decode_tags(ids)
     return predictions

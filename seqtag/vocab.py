@@ -10,10 +10,13 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seqtag.config import PLAIN_INPUTS, ModelConfig
 from seqtag.read import TAG_SEPARATOR, split_tag
+
+if TYPE_CHECKING:
+    from seqtag.tagdict import TagDictionary  # imports numpy, which `seqtag --help` does not
 
 PAD = 0
 UNK = 1
@@ -82,6 +85,10 @@ class Vocabularies:
     # A model of several columns (--column upos,xpos): the label sets of the second and later
     # columns, ``labels`` being the first's; empty for a model of one column.
     more_labels: tuple[Vocab, ...] = ()
+    # The tags each training word had (seqtag.tagdict), which decoding keeps to; None: tag
+    # freely. Added at the end of training (train --tag-dictionary), so dev scores during
+    # training are the network's own.
+    tag_dictionary: TagDictionary | None = None
 
     @classmethod
     def build(
@@ -128,6 +135,13 @@ class Vocabularies:
     def with_pretrained(self, words: Iterable[str]) -> Vocabularies:
         return dataclasses.replace(self, pretrained=Vocab(words))
 
+    def with_tag_dictionary(self, sentences: Iterable | None) -> Vocabularies:
+        """These vocabularies with the tag dictionary of training ``sentences``; None: none."""
+        from seqtag.tagdict import TagDictionary
+
+        built = None if sentences is None else TagDictionary.build(sentences, self.labels)
+        return dataclasses.replace(self, tag_dictionary=built)
+
     def to_dict(self) -> dict[str, Any]:
         data = {
             "words": self.words.to_list(),
@@ -140,15 +154,23 @@ class Vocabularies:
             data["affixes"] = self.affixes.to_list()
         if self.more_labels:
             data["more_labels"] = [vocab.to_list() for vocab in self.more_labels]
+        if self.tag_dictionary is not None:
+            data["tag_dictionary"] = self.tag_dictionary.to_dict()
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Vocabularies:
+        from seqtag.tagdict import TagDictionary
+
+        labels = Vocab.from_list(data["labels"], reserved=False)
         return cls(
             Vocab.from_list(data["words"]),
             Vocab.from_list(data["chars"]),
-            Vocab.from_list(data["labels"], reserved=False),
+            labels,
             Vocab.from_list(data["pretrained"]) if "pretrained" in data else None,
             Vocab.from_list(data["affixes"]) if "affixes" in data else None,
             tuple(Vocab.from_list(items, reserved=False) for items in data.get("more_labels", [])),
+            TagDictionary.from_dict(data["tag_dictionary"], len(labels))
+            if "tag_dictionary" in data
+            else None,
         )

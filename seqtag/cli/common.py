@@ -127,6 +127,13 @@ input_format_option = click.option(
     help="conllu; iob2 (Universal NER: tab-separated ID, token, tag, ...); columns (CoNLL-2003 "
     "style: token first, whitespace-separated, tag last); auto tells them apart.",
 )
+no_tag_dictionary_option = click.option(
+    "--no-tag-dictionary",
+    "without_tag_dictionary",
+    is_flag=True,
+    help="Tag without the model's tag dictionary (train --tag-dictionary), with the network's "
+    "own choices: to see what the dictionary changes.",
+)
 tag_column_option = click.option(
     "--tag-column",
     type=click.IntRange(1),

@@ -13,6 +13,7 @@ from seqtag.cli.common import (
     encoding_errors_option,
     input_format_option,
     model_option,
+    no_tag_dictionary_option,
     read_labeled,
     tag_column_option,
     threads_option,
@@ -45,6 +46,7 @@ from seqtag.read import Column
     help="With --pred: training file whose words count as known, for the known/unseen split.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@no_tag_dictionary_option
 @device_option(TAGGING_DEVICE_HELP)
 @threads_option
 @encoding_errors_option()
@@ -57,6 +59,7 @@ def evaluate(
     tag_column,
     train_file,
     as_json,
+    without_tag_dictionary,
     device,
     threads,
     encoding_errors,
@@ -82,12 +85,16 @@ def evaluate(
 
     if (model_file is None) == (pred_file is None):
         raise click.UsageError("give exactly one of -m/--model or --pred")
+    if without_tag_dictionary and not model_file:
+        raise click.UsageError("--no-tag-dictionary goes with -m/--model")
     if train_file and not pred_file:
         raise click.UsageError("--train goes with --pred; a model knows its own training words")
     if model_file:
         from seqtag.decode import load_predictor
 
-        loaded, predict = load_predictor(model_file, device, threads)
+        loaded, predict = load_predictor(
+            model_file, device, threads, tag_dictionary=not without_tag_dictionary
+        )
         if column is not None and column != loaded.column:
             raise click.UsageError(
                 f"the model tags column {loaded.column}; --column {column} would score it "

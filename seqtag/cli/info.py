@@ -34,6 +34,9 @@ def info(model_file, as_json) -> None:
                 if name in names:
                     metadata[key].setdefault(name, value)
     vocabularies = metadata.pop("vocabularies", {})
+    dictionary = vocabularies.pop("tag_dictionary", None)
+    if isinstance(dictionary, dict):  # train --tag-dictionary kept one: how many words it holds
+        metadata["tag_dictionary_words"] = len(dictionary.get("forms", {}))
     label_lists = [vocabularies.get("labels", []), *vocabularies.pop("more_labels", [])]
     sizes = {name: len(items) for name, items in vocabularies.items()}
     if len(label_lists) == 1:

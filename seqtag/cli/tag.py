@@ -15,6 +15,7 @@ from seqtag.cli.common import (
     device_option,
     encoding_errors_option,
     model_option,
+    no_tag_dictionary_option,
     tag_column_option,
     threads_option,
 )
@@ -91,6 +92,7 @@ class _WholeSentences:
     "tag, blank line between sentences); jsonl (one object a sentence, with entity spans for "
     "an NER model) [default: columns for column input, else conllu].",
 )
+@no_tag_dictionary_option
 @device_option(TAGGING_DEVICE_HELP)
 @threads_option
 @encoding_errors_option()
@@ -100,6 +102,7 @@ def tag(
     input_format,
     tag_column,
     output_format,
+    without_tag_dictionary,
     device,
     threads,
     encoding_errors,
@@ -120,7 +123,9 @@ def tag(
     from seqtag.tokenize import split_sentences
     from seqtag.write import write_sentence
 
-    loaded, predict = load_predictor(model_file, device, threads)
+    loaded, predict = load_predictor(
+        model_file, device, threads, tag_dictionary=not without_tag_dictionary
+    )
     column = Column.parse(loaded.column)
     lines = open_lines(input_file, encoding_errors)
     if tag_column is not None and input_format not in COLUMN_LAYOUTS:

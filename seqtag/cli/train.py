@@ -32,6 +32,7 @@ from seqtag.config import (
     EMBEDDINGS_LIMIT,
     ENTITY_WORD_DROPOUT,
     SCHEMES,
+    TAG_DICTIONARY_CHOICES,
     ModelConfig,
     TrainConfig,
     as_recorded,
@@ -216,6 +217,15 @@ _train_defaults = TrainConfig()
     help="Train N networks from different seeds (the run's seed, then seed+1000, ...) and tag "
     "with the mean of their label probabilities: N times the training and tagging time and "
     "model size, for steadier accuracy on small data.",
+)
+@click.option(
+    "--tag-dictionary",
+    type=click.Choice(TAG_DICTIONARY_CHOICES),
+    default=_train_defaults.tag_dictionary,
+    show_default=True,
+    help="When tagging, keep each word seen in training to the tags it had there (words not "
+    "in train are tagged freely): on; off; or auto, on only if it scores higher on dev. "
+    "For plain tags of one column (not entity labels).",
 )
 @click.option(
     "--scheme",
@@ -438,6 +448,9 @@ def train(
     digest = _data_digest(train_set, dev_set)
     scheme = _span_scheme(train_set, requested_scheme, repair, train_name, console)
     model_config = _with_output_layer(ctx, model_config, scheme, requested_crf, console)
+    # What is done with the --tag-dictionary asked for; train_config keeps the request, so a
+    # checkpoint resumes with the command that started it.
+    tag_dictionary = _tag_dictionary_choice(ctx, train_config, scheme, n_columns, console)
     if scheme is not None and resumed is None and not _given(ctx, "word_dropout"):
         # A resumed run keeps the value it recorded (it may have been asked for).
         train_config = dataclasses.replace(train_config, word_dropout=ENTITY_WORD_DROPOUT)
@@ -535,6 +548,15 @@ def train(
     with signals_deferred(console, signal.SIGINT, signal.SIGTERM) as late:
         seconds = sum(r.epochs[-1].elapsed for r in results)
         model, dev_score = _final_model(results, model_config, vocabularies, dev_set, target)
+        vocabularies, dev_score = _settle_tag_dictionary(
+            tag_dictionary,
+            model,
+            model_config,
+            vocabularies,
+            (train_set, dev_set, dev_score),
+            target,
+            console,
+        )
         best_epoch = [r.best_epoch for r in results]
         epochs_run = [len(r.epochs) for r in results]
         if len(results) == 1:
@@ -548,7 +570,7 @@ def train(
             model,
             vocabularies,
             parsed_column.spec,
-            train_config,
+            dataclasses.replace(train_config, tag_dictionary=tag_dictionary),
             {
                 "dev_score": dev_score,
                 "dev_metric": results[0].dev_metric,
@@ -693,10 +715,7 @@ def _with_output_layer(
     crf = requested_crf if requested_crf is not None else scheme is not None
     if crf and model_config.label_smoothing > 0:
         source = ctx.get_parameter_source("label_smoothing")
-        if source in (
-            click.core.ParameterSource.COMMANDLINE,
-            click.core.ParameterSource.ENVIRONMENT,
-        ):
+        if source in _ON_COMMAND_LINE:
             raise click.UsageError(
                 "--label-smoothing applies to a softmax output; a CRF scores whole tag sequences "
                 "(train with --no-crf, or leave --label-smoothing out)"
@@ -723,6 +742,51 @@ def _final_model(results, model_config, vocabularies, dev_set, target):
     return model, metric([s.tags for s in dev_set], predict(model, batcher, dev_set, target))
 
 
+def _tag_dictionary_choice(
+    ctx: click.Context, train_config, scheme: str | None, n_columns: int, console
+) -> str:
+    """The --tag-dictionary choice that applies: the one asked for, or "off" where a tag
+    dictionary does not apply (entity labels, several columns). There, "on" on the command
+    line is a usage error; from a --config file, or "auto", it is said and turned off."""
+    choice = train_config.tag_dictionary
+    if choice == "off" or (scheme is None and n_columns == 1):
+        return choice
+    why = "entity labels" if scheme is not None else f"a model of {n_columns} columns"
+    if choice == "on" and ctx.get_parameter_source("tag_dictionary") in _ON_COMMAND_LINE:
+        raise click.UsageError(
+            f"--tag-dictionary is for plain tags of one column, not {why} (leave it out, or "
+            "--tag-dictionary off)"
+        )
+    if _given(ctx, "tag_dictionary"):
+        console.print(f"tag-dictionary {choice} does not apply to {why}: tagging without one.")
+    return "off"
+
+
+def _settle_tag_dictionary(choice, model, model_config, vocabularies, data, target, console):
+    """The vocabularies to save, with the tag dictionary of train or without, and the dev
+    score of what is saved: "on" keeps the dictionary, "auto" only if dev scores higher with
+    it (a tie leaves it out), "off" never builds one. ``data``: train, dev, and the dev score
+    without a dictionary."""
+    from seqtag.batch import Batcher
+    from seqtag.decode import predict
+    from seqtag.train import dev_metric_for
+
+    train_set, dev_set, dev_score = data
+    if choice == "off":
+        return vocabularies, dev_score
+    with_dictionary = vocabularies.with_tag_dictionary(train_set)
+    name, metric = dev_metric_for(model_config)
+    predicted = predict(model, Batcher(with_dictionary, model_config), dev_set, target)
+    score = metric([s.tags for s in dev_set], predicted)
+    keep = choice == "on" or score > dev_score
+    console.print(
+        f"Tag dictionary of {len(with_dictionary.tag_dictionary)} training words: dev {name} "
+        f"{score:.4f} with it, {dev_score:.4f} without: "
+        + ("kept." if keep else "left out (auto keeps it only if dev scores higher).")
+    )
+    return (with_dictionary, score) if keep else (vocabularies, dev_score)
+
+
 # Settings that may differ between a run and its resumption: they change nothing in the result.
 _RESUME_FREE = {
     "resume_dir",
@@ -733,11 +797,10 @@ _RESUME_FREE = {
     "threads",
     "encoding_errors",
 }
-_EXPLICIT = {
-    click.core.ParameterSource.COMMANDLINE,
-    click.core.ParameterSource.ENVIRONMENT,
-    click.core.ParameterSource.DEFAULT_MAP,
-}
+# Where a setting comes from when the user typed it (a --config file is DEFAULT_MAP): a value
+# that cannot apply is then a usage error, rather than said and dropped as a config's is.
+_ON_COMMAND_LINE = {click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT}
+_EXPLICIT = {*_ON_COMMAND_LINE, click.core.ParameterSource.DEFAULT_MAP}
 
 
 def _given(ctx: click.Context, name: str) -> bool:
