@@ -14,7 +14,7 @@ from conftest import DATA, TINY_OPTIONS
 from hypothesis import given
 from hypothesis import strategies as st
 
-from seqtag import modelfile
+from seqtag import Tagger, modelfile
 from seqtag.batch import Batcher
 from seqtag.cli import main
 from seqtag.config import ModelConfig, TrainConfig
@@ -145,6 +145,9 @@ def test_both_engines_keep_to_the_dictionary_and_agree(tmp_path, excerpt, ensemb
     batcher = Batcher(loaded.vocabularies, loaded.model.config)
     assert Predictor(loaded.model, batcher, CPU)(tagged) == constrained
     assert numpy_predictor(modelfile.read_model(path))(tagged) == constrained
+    words = [s.words for s in tagged]
+    assert Tagger.load(path, "cpu").tag(words) == constrained  # the Python API alike
+    assert Tagger.load(path, "cpu", tag_dictionary=False).tag(words) == free
 
 
 def train_args(tmp_path, *extra: str) -> list[str]:
