@@ -175,13 +175,19 @@ def dev_accuracy(path, *extra: str) -> float:
     return json.loads(result.stdout)["accuracy"]
 
 
+def train_saying(tmp_path, choice: str) -> str:
+    """Train on the excerpt with --tag-dictionary CHOICE; what training said (stderr)."""
+    args = train_args(tmp_path, "--tag-dictionary", choice)
+    args.remove("-q")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return result.stderr
+
+
 def test_train_on_keeps_the_dictionary_and_eval_can_score_without_it(tmp_path):
     runner = CliRunner()
-    args = train_args(tmp_path, "--tag-dictionary", "on")
-    args.remove("-q")
-    result = runner.invoke(main, args)
-    assert result.exit_code == 0, result.output
-    assert "Tag dictionary of " in result.stderr and "kept." in result.stderr
+    said = train_saying(tmp_path, "on")
+    assert "Tag dictionary of " in said and "kept." in said
     model = tmp_path / "m.model"
     info = info_of(model)
     assert info["train_config"]["tag_dictionary"] == "on"
@@ -195,19 +201,49 @@ def test_train_on_keeps_the_dictionary_and_eval_can_score_without_it(tmp_path):
 
 def test_auto_keeps_the_dictionary_only_when_dev_says_so(tmp_path):
     """auto's decision is the better of the two dev scores that `seqtag eval` also gives."""
-    runner = CliRunner()
-    args = train_args(tmp_path, "--tag-dictionary", "auto")
-    args.remove("-q")
-    result = runner.invoke(main, args)
-    assert result.exit_code == 0, result.output
-    said = next(line for line in result.stderr.splitlines() if "Tag dictionary of" in line)
+    said = train_saying(tmp_path, "auto")
+    said = next(line for line in said.splitlines() if "Tag dictionary of" in line)
     with_it, without = (float(s.split()[0]) for s in said.split("accuracy ")[1].split(", "))
     info = info_of(tmp_path / "m.model")
     kept = "tag_dictionary_words" in info
     assert kept == (with_it > without)
     assert info["dev_score"] == pytest.approx(max(with_it, without), abs=1e-4)
-    off = runner.invoke(main, train_args(tmp_path))  # the default: no dictionary built
+    off = CliRunner().invoke(main, train_args(tmp_path))  # the default: no dictionary built
     assert off.exit_code == 0 and "tag_dictionary_words" not in info_of(tmp_path / "m.model")
+
+
+def test_auto_leaves_out_a_dictionary_that_scores_lower_on_dev(monkeypatch):
+    """The decision itself, on dev tags made up for it: lower with the dictionary, left out;
+    "on" keeps it anyway. The saved dev score is always that of what is saved."""
+    import io
+
+    from rich.console import Console
+
+    import seqtag.decode
+    from seqtag.cli.train import _settle_tag_dictionary
+
+    dev = [Sentence(["the", "run"], ["DET", "VERB"])]
+
+    def predict(model, batcher, sentences, target):  # half right with a dictionary
+        return [["DET", "NOUN"]] if batcher.vocabularies.tag_dictionary else [["DET", "VERB"]]
+
+    monkeypatch.setattr(seqtag.decode, "predict", predict)
+    vocabularies, config = Vocabularies.build(TRAIN), ModelConfig(affixes=0)
+    out = io.StringIO()
+    console = Console(file=out, width=200)
+    left, score = _settle_tag_dictionary(
+        "auto", None, config, vocabularies, (TRAIN, dev, 1.0), CPU, console
+    )
+    assert left.tag_dictionary is None and score == 1.0
+    assert "dev accuracy 0.5000 with it, 1.0000 without: left out" in out.getvalue()
+    kept, score = _settle_tag_dictionary(
+        "on", None, config, vocabularies, (TRAIN, dev, 1.0), CPU, console
+    )
+    assert len(kept.tag_dictionary) == 5 and score == 0.5
+    off, score = _settle_tag_dictionary(
+        "off", None, config, vocabularies, (TRAIN, dev, 1.0), CPU, console
+    )
+    assert off is vocabularies and score == 1.0
 
 
 def test_a_dictionary_is_for_plain_tags_of_one_column(tmp_path):
