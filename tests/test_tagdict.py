@@ -75,6 +75,33 @@ def test_the_best_tag_after_penalties_is_one_the_word_had(scores, word):
         assert best == LABELS.decode(int(np.argmax(scores)))  # an unseen word is left alone
 
 
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["a", "b", "c", "Ä", "", " "]), st.sampled_from(LABELS.to_list())
+            ),
+            max_size=6,
+        ),
+        max_size=8,
+    )
+)
+def test_any_training_data_gives_each_word_exactly_its_tags_and_reads_back(pairs):
+    sentences = [Sentence([w for w, _ in s], [t for _, t in s]) for s in pairs]
+    dictionary = TagDictionary.build(sentences, LABELS)
+    expected: dict[str, set[str]] = {}
+    for sentence in sentences:
+        for word, tag in zip(sentence.words, sentence.tags, strict=True):
+            expected.setdefault(word, set()).add(tag)
+    found = {
+        w: {LABELS.decode(i) for i in dictionary.tag_sets[k]} for w, k in dictionary.forms.items()
+    }
+    assert found == expected
+    assert len(set(dictionary.tag_sets)) == len(dictionary.tag_sets)  # each set stored once
+    stored = json.loads(json.dumps(dictionary.to_dict()))
+    assert TagDictionary.from_dict(stored, len(LABELS)) == dictionary
+
+
 def test_the_dictionary_travels_with_the_vocabularies_and_damage_is_caught():
     vocabularies = Vocabularies.build(TRAIN)
     assert "tag_dictionary" not in vocabularies.to_dict()  # none unless asked for
