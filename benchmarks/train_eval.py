@@ -7,7 +7,12 @@ record per run plus a markdown table. Finished runs are skipped, so it can be re
     python benchmarks/train_eval.py en_ewt --seeds 1 --out benchmarks/results/en_ewt
     python benchmarks/train_eval.py lt_hse mr_ufal --seeds 1 2 3 -- --rnn gru
 
-Arguments after `--` go to `seqtag train` unchanged.
+Arguments after `--` go to `seqtag train` unchanged. A run trained with `--tag-dictionary on`
+is also scored without the dictionary (dev and test, same weights), and `--report
+--tag-dictionary off|auto` gives the table of either side:
+
+    python benchmarks/train_eval.py ta_ttb --seeds 1 2 3 --out OUT -- --tag-dictionary on
+    python benchmarks/train_eval.py ta_ttb --seeds 1 2 3 --out OUT --report --tag-dictionary auto
 """
 
 from __future__ import annotations
@@ -82,6 +87,7 @@ def train_and_score(
             (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1
         ),
         "model_bytes": model.stat().st_size,
+        "tag_dictionary_words": info.get("tag_dictionary_words"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
     }
 
@@ -111,8 +117,38 @@ def run_one(treebank: str, seed: int, out: Path, extra: list[str]) -> dict:
         "unknown_tokens": scores["unknown_tokens"],
         "test_tokens": scores["tokens"],
     }
+    if record["tag_dictionary_words"]:
+        # The same weights scored without the dictionary: both sides of the comparison from
+        # one run (dev as well, so that --tag-dictionary auto's choice can be taken later).
+        model, test = out / f"{treebank}-seed{seed}.model", folder / "test.conllu"
+        bare = json_of("eval", "-m", str(model), str(test), "--json", "--no-tag-dictionary")
+        dev_bare = None
+        if dev.exists():
+            args = ("eval", "-m", str(model), str(dev), "--json", "--no-tag-dictionary")
+            dev_bare = json_of(*args)["accuracy"]
+        record["without_tag_dictionary"] = {
+            "dev_score": dev_bare,
+            **{key: bare[key] for key in ARM_FIELDS if key != "dev_score"},
+        }
     record_path.write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+# The fields of a record that a tag dictionary changes (test scores, and the dev score).
+ARM_FIELDS = ("dev_score", "accuracy", "known_accuracy", "unknown_accuracy")
+
+
+def as_arm(record: dict, arm: str) -> dict:
+    """A run as one side of the tag-dictionary comparison: "as-trained" (the record itself),
+    "off" (its scores without the dictionary), or "auto" (with it only where dev scored
+    higher with it, as `seqtag train --tag-dictionary auto` decides). Runs that have no
+    dictionary, or whose dev score without it was not recorded, stay as they are."""
+    bare = record.get("without_tag_dictionary")
+    if arm == "as-trained" or bare is None or (arm == "auto" and bare["dev_score"] is None):
+        return record
+    if arm == "auto" and record["dev_score"] > bare["dev_score"]:
+        return record
+    return {**record, **{key: bare[key] for key in ARM_FIELDS if bare[key] is not None}}
 
 
 def mean_sd(values: list[float], scale: float = 100, digits: int = 2) -> str:
@@ -169,18 +205,30 @@ def main() -> None:
         action="store_true",
         help="train nothing: write the tables from the runs already recorded in --out",
     )
+    parser.add_argument(
+        "--tag-dictionary",
+        choices=("as-trained", "off", "auto"),
+        default="as-trained",
+        help="with --report, for runs trained with --tag-dictionary on: their scores as "
+        "trained, without the dictionary, or with it only where dev scored higher",
+    )
     args = parser.parse_args(argv)
+    if args.tag_dictionary != "as-trained" and not args.report:
+        parser.error("--tag-dictionary only reports: add --report")
     if not UD.is_dir():
         sys.exit(f"no treebanks at {UD}")
     args.out.mkdir(parents=True, exist_ok=True)
     if args.report:
         paths = [args.out / f"{t}-seed{s}.json" for t in args.treebanks for s in args.seeds]
         records = [json.loads(path.read_text()) for path in paths if path.exists()]
+        records = [as_arm(record, args.tag_dictionary) for record in records]
     else:
         records = [run_one(t, s, args.out, extra) for t in args.treebanks for s in args.seeds]
     markdown = table(records)
-    (args.out / "results.md").write_text(markdown)
-    (args.out / "results.json").write_text(json.dumps(records, indent=2) + "\n")
+    # One pair of files for each side of the tag-dictionary comparison, beside the runs'.
+    stem = "results" if args.tag_dictionary == "as-trained" else f"results-{args.tag_dictionary}"
+    (args.out / f"{stem}.md").write_text(markdown)
+    (args.out / f"{stem}.json").write_text(json.dumps(records, indent=2) + "\n")
     print(markdown)
 
 
