@@ -232,6 +232,11 @@ def test_auto_keeps_the_dictionary_only_when_dev_says_so(tmp_path):
     said = next(line for line in said.splitlines() if "Tag dictionary of" in line)
     with_it, without = (float(s.split()[0]) for s in said.split("accuracy ")[1].split(", "))
     info = info_of(tmp_path / "m.model")
+    recorded = info["tag_dictionary_dev"]  # the file keeps both scores, unrounded
+    assert (round(recorded["with"], 4), round(recorded["without"], 4)) == (with_it, without)
+    assert recorded["without"] == pytest.approx(
+        dev_accuracy(tmp_path / "m.model", "--no-tag-dictionary")
+    )
     kept = "tag_dictionary_words" in info
     assert kept == (with_it > without)
     assert info["dev_score"] == pytest.approx(max(with_it, without), abs=1e-4)
@@ -258,19 +263,19 @@ def test_auto_leaves_out_a_dictionary_that_scores_lower_on_dev(monkeypatch):
     vocabularies, config = Vocabularies.build(TRAIN), ModelConfig(affixes=0)
     out = io.StringIO()
     console = Console(file=out, width=200)
-    left, score = _settle_tag_dictionary(
+    left, score, both = _settle_tag_dictionary(
         "auto", None, config, vocabularies, (TRAIN, dev, 1.0), CPU, console
     )
-    assert left.tag_dictionary is None and score == 1.0
+    assert left.tag_dictionary is None and score == 1.0 and both == {"with": 0.5, "without": 1.0}
     assert "dev accuracy 0.5000 with it, 1.0000 without: left out" in out.getvalue()
-    kept, score = _settle_tag_dictionary(
+    kept, score, _ = _settle_tag_dictionary(
         "on", None, config, vocabularies, (TRAIN, dev, 1.0), CPU, console
     )
     assert len(kept.tag_dictionary) == 5 and score == 0.5
-    off, score = _settle_tag_dictionary(
+    off, score, both = _settle_tag_dictionary(
         "off", None, config, vocabularies, (TRAIN, dev, 1.0), CPU, console
     )
-    assert off is vocabularies and score == 1.0
+    assert off is vocabularies and score == 1.0 and both is None
 
 
 def test_a_dictionary_is_for_plain_tags_of_one_column(tmp_path):

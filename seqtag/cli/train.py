@@ -548,7 +548,7 @@ def train(
     with signals_deferred(console, signal.SIGINT, signal.SIGTERM) as late:
         seconds = sum(r.epochs[-1].elapsed for r in results)
         model, dev_score = _final_model(results, model_config, vocabularies, dev_set, target)
-        vocabularies, dev_score = _settle_tag_dictionary(
+        vocabularies, dev_score, dictionary_scores = _settle_tag_dictionary(
             tag_dictionary,
             model,
             model_config,
@@ -574,6 +574,7 @@ def train(
             {
                 "dev_score": dev_score,
                 "dev_metric": results[0].dev_metric,
+                **({"tag_dictionary_dev": dictionary_scores} if dictionary_scores else {}),
                 "best_epoch": best_epoch,
                 "epochs_run": epochs_run,
                 "train_sentences": len(train_set),
@@ -763,17 +764,17 @@ def _tag_dictionary_choice(
 
 
 def _settle_tag_dictionary(choice, model, model_config, vocabularies, data, target, console):
-    """The vocabularies to save, with the tag dictionary of train or without, and the dev
-    score of what is saved: "on" keeps the dictionary, "auto" only if dev scores higher with
-    it (a tie leaves it out), "off" never builds one. ``data``: train, dev, and the dev score
-    without a dictionary."""
+    """The vocabularies to save, with the tag dictionary of train or without, the dev score
+    of what is saved, and both dev scores ({"with": ..., "without": ...}; None for "off"):
+    "on" keeps the dictionary, "auto" only if dev scores higher with it (a tie leaves it out),
+    "off" never builds one. ``data``: train, dev, and the dev score without a dictionary."""
     from seqtag.batch import Batcher
     from seqtag.decode import predict
     from seqtag.train import dev_metric_for
 
     train_set, dev_set, dev_score = data
     if choice == "off":
-        return vocabularies, dev_score
+        return vocabularies, dev_score, None
     with_dictionary = vocabularies.with_tag_dictionary(train_set)
     name, metric = dev_metric_for(model_config)
     predicted = predict(model, Batcher(with_dictionary, model_config), dev_set, target)
@@ -784,7 +785,8 @@ def _settle_tag_dictionary(choice, model, model_config, vocabularies, data, targ
         f"{score:.4f} with it, {dev_score:.4f} without: "
         + ("kept." if keep else "left out (auto keeps it only if dev scores higher).")
     )
-    return (with_dictionary, score) if keep else (vocabularies, dev_score)
+    scores = {"with": score, "without": dev_score}
+    return (with_dictionary, score, scores) if keep else (vocabularies, dev_score, scores)
 
 
 # Settings that may differ between a run and its resumption: they change nothing in the result.
