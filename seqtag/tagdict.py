@@ -17,11 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seqtag.read import Sentence
+
+if TYPE_CHECKING:
+    from seqtag.vocab import Vocab
 
 # Added to the score of a tag the dictionary rules out: far below any score a network gives
 # (log-probabilities and logits are in the tens at most) yet finite, so sums stay finite.
@@ -40,7 +43,7 @@ class TagDictionary:
     forms: dict[str, int]  # form -> index into tag_sets
 
     @classmethod
-    def build(cls, sentences: Iterable[Sentence], labels) -> TagDictionary:
+    def build(cls, sentences: Iterable[Sentence], labels: Vocab) -> TagDictionary:
         """From training sentences, with ``labels`` the Vocab of the tags (label ids)."""
         seen: dict[str, set[int]] = {}
         for sentence in sentences:
