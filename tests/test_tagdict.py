@@ -244,6 +244,24 @@ def test_auto_keeps_the_dictionary_only_when_dev_says_so(tmp_path):
     assert off.exit_code == 0 and "tag_dictionary_words" not in info_of(tmp_path / "m.model")
 
 
+def test_auto_leaves_out_a_dictionary_that_changes_nothing_on_dev(tmp_path):
+    """A dev set of words training never saw: the dictionary cannot change a tag there, the
+    two dev scores tie, and auto keeps the simpler model."""
+    dev = tmp_path / "dev.conllu"
+    rows = [("Zyxo", "NOUN"), ("qwvi", "VERB"), ("blorpt", "ADJ")]
+    dev.write_text(
+        "".join(f"{i}\t{w}\t_\t{t}\t_\t_\t_\t_\t_\t_\n" for i, (w, t) in enumerate(rows, 1)) + "\n",
+        encoding="utf-8",
+    )
+    args = train_args(tmp_path, "--tag-dictionary", "auto")
+    args[args.index("--dev") + 1] = str(dev)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    info = info_of(tmp_path / "m.model")
+    assert info["tag_dictionary_dev"]["with"] == info["tag_dictionary_dev"]["without"]
+    assert "tag_dictionary_words" not in info and info["train_config"]["tag_dictionary"] == "auto"
+
+
 def test_auto_leaves_out_a_dictionary_that_scores_lower_on_dev(monkeypatch):
     """The decision itself, on dev tags made up for it: lower with the dictionary, left out;
     "on" keeps it anyway. The saved dev score is always that of what is saved."""
