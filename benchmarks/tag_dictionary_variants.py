@@ -1,0 +1,109 @@
+"""Dev accuracy of one model under variants of the tag dictionary, from one pass of the network.
+
+The dictionary acts only when decoding, so its variants can be compared on the same weights:
+the network's label scores for dev are computed once, and each variant adds its own penalties
+before the same decoding `seqtag eval` uses. Variants: none (the network alone), every
+training word (what `--tag-dictionary on` stores), only words seen at least k times, and a
+lowercase fallback (a form not in the dictionary is looked up lowercased).
+
+    python benchmarks/tag_dictionary_variants.py MODEL TRAIN.conllu [--dev DEV.conllu] [--json]
+
+Without --dev the model's own held-out share of train is rebuilt (the split `seqtag train`
+made from its seed and dev fraction), as for treebanks without a dev file. Dev only: this is
+for choosing, never for test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from seqtag.batch import inference_order
+from seqtag.cli.common import read_labeled
+from seqtag.decode import load_predictor
+from seqtag.read import Column, Sentence
+from seqtag.tagdict import RULED_OUT, TagDictionary
+from seqtag.train import split_dev
+
+Penalties = Callable[[Sequence[Sentence], int], np.ndarray]
+
+
+def restricted(dictionary: TagDictionary, keep: Callable[[str], bool]) -> TagDictionary:
+    """The same dictionary keeping only the forms ``keep`` accepts."""
+    forms = {form: i for form, i in dictionary.forms.items() if keep(form)}
+    return TagDictionary(dictionary.n_labels, dictionary.tag_sets, forms)
+
+
+def lowercase_fallback(train: Sequence[Sentence], labels) -> Penalties:
+    """Exact forms first; a form training never saw is kept to the tags of its lowercase."""
+    exact = TagDictionary.build(train, labels)
+    lowered = TagDictionary.build(
+        [Sentence([w.lower() for w in s.words], s.tags) for s in train], labels
+    )
+
+    def penalties(sentences: Sequence[Sentence], steps: int) -> np.ndarray:
+        out = exact.penalties(sentences, steps)
+        for b, sentence in enumerate(sentences):
+            for t, word in enumerate(sentence.words):
+                if word not in exact.forms and word.lower() in lowered.forms:
+                    allowed = lowered.tag_sets[lowered.forms[word.lower()]]
+                    out[b, t] = RULED_OUT
+                    out[b, t, list(allowed)] = 0.0
+        return out
+
+    return penalties
+
+
+def variants(train: Sequence[Sentence], labels) -> dict[str, Penalties | None]:
+    counts = Counter(word for sentence in train for word in sentence.words)
+    full = TagDictionary.build(train, labels)
+    chosen: dict[str, Penalties | None] = {"none": None, "all words": full.penalties}
+    for k in (2, 3, 5):
+        chosen[f"seen >= {k}"] = restricted(full, lambda w, k=k: counts[w] >= k).penalties
+    chosen["lowercase fallback"] = lowercase_fallback(train, labels)
+    return chosen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model")
+    parser.add_argument("train")
+    parser.add_argument("--dev")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    arrays, engine = load_predictor(args.model, device="cpu", tag_dictionary=False)
+    column = Column.parse(arrays.column)
+    train, _ = read_labeled(args.train, column, "strict")
+    if args.dev:
+        dev, _ = read_labeled(args.dev, column, "strict")
+    else:
+        recorded = arrays.metadata["train_config"]
+        train, dev = split_dev(train, recorded["dev_fraction"], recorded["seed"])
+    vocabularies = arrays.vocabularies
+    labels = vocabularies.labels
+    chosen = variants(train, labels)
+    correct = dict.fromkeys(chosen, 0)
+    tokens = 0
+    for indices in inference_order(dev, engine.max_tokens):
+        batch = [dev[i] for i in indices]
+        scores, lengths = engine.emissions(batch)
+        tokens += sum(len(s.words) for s in batch)
+        for name, penalties in chosen.items():
+            adjusted = scores if penalties is None else scores + penalties(batch, scores.shape[1])
+            for sentence, ids in zip(batch, engine.decode(adjusted, lengths), strict=True):
+                predicted = vocabularies.decode_tags(ids)
+                correct[name] += sum(p == g for p, g in zip(predicted, sentence.tags, strict=True))
+    accuracy = {name: n / tokens for name, n in correct.items()}
+    if args.json:
+        print(json.dumps({"model": args.model, "dev_tokens": tokens, "accuracy": accuracy}))
+    else:
+        for name, value in accuracy.items():
+            print(f"{name:20} {100 * value:6.2f}  ({correct[name] - correct['none']:+d} tokens)")
+
+
+if __name__ == "__main__":
+    main()
