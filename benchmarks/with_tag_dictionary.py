@@ -33,14 +33,10 @@ WRITTEN_BY_SAVE = {
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model")
-    parser.add_argument("train")
-    parser.add_argument("out")
-    args = parser.parse_args()
-    loaded = modelfile.load(args.model)
-    train, _ = read_labeled(args.train, Column.parse(loaded.column), "strict")
+def add_tag_dictionary(model: str, train: list, out: str, source: str) -> int:
+    """Save ``model`` again as ``out`` with the tag dictionary of ``train`` (sentences read
+    from ``source``); the number of training words in the dictionary."""
+    loaded = modelfile.load(model)
     vocabularies = loaded.vocabularies.with_tag_dictionary(train)
     recorded = as_recorded(loaded.metadata["train_config"])
     train_config = TrainConfig(
@@ -48,9 +44,21 @@ def main() -> None:
     )
     train_config = dataclasses.replace(train_config, tag_dictionary="on")
     extra = {k: v for k, v in loaded.metadata.items() if k not in WRITTEN_BY_SAVE}
-    extra["tag_dictionary_added_from"] = args.train
-    modelfile.save(args.out, loaded.model, vocabularies, loaded.column, train_config, extra)
-    print(f"{args.out}: {len(vocabularies.tag_dictionary)} training words in its tag dictionary")
+    extra["tag_dictionary_added_from"] = source
+    modelfile.save(out, loaded.model, vocabularies, loaded.column, train_config, extra)
+    return len(vocabularies.tag_dictionary)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model")
+    parser.add_argument("train")
+    parser.add_argument("out")
+    args = parser.parse_args()
+    column = Column.parse(modelfile.read_metadata(args.model)["column"])
+    train, _ = read_labeled(args.train, column, "strict")
+    words = add_tag_dictionary(args.model, train, args.out, args.train)
+    print(f"{args.out}: {words} training words in its tag dictionary")
 
 
 if __name__ == "__main__":

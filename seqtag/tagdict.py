@@ -1,7 +1,9 @@
 """Tag dictionary: the tags each word form had in training, so decoding keeps to them.
 
 With a tag dictionary, a word that training saw only as NOUN or VERB is tagged NOUN or VERB,
-whatever the network would say; words training never saw are tagged freely. The network is
+whatever the network would say; a form training never saw as written is looked up lowercased
+(sentence-initial "The" gets the tags training gave "the" and "The"), and words training never
+saw in any case are tagged freely. The network is
 taught not to trust a rare word's own vector (word dropout, label smoothing), and on a small
 treebank it then sometimes overrides what training said of a word seen once or twice; a
 dictionary gives that knowledge back at decoding time. Whether it helps depends on the data
@@ -16,7 +18,7 @@ before the argmax (or Viterbi) that picks each tag.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,19 +43,36 @@ class TagDictionary:
     n_labels: int
     tag_sets: tuple[tuple[int, ...], ...]  # sorted label ids, each set once
     forms: dict[str, int]  # form -> index into tag_sets
+    # Lowercased form -> the tags of all its spellings in train, for forms not in ``forms``.
+    # Chosen on dev over exact forms alone (benchmarks/results/suite-s12-pos-small-tagdict).
+    # Empty in model files written before it, which then keep to exact forms as they did.
+    lowercase: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def build(cls, sentences: Iterable[Sentence], labels: Vocab) -> TagDictionary:
         """From training sentences, with ``labels`` the Vocab of the tags (label ids)."""
         seen: dict[str, set[int]] = {}
+        lowered: dict[str, set[int]] = {}
         for sentence in sentences:
             for word, tag in zip(sentence.words, sentence.tags, strict=True):
-                seen.setdefault(word, set()).add(labels.encode(tag))
+                label = labels.encode(tag)
+                seen.setdefault(word, set()).add(label)
+                lowered.setdefault(word.lower(), set()).add(label)
         set_index: dict[tuple[int, ...], int] = {}
-        forms = {}
-        for word, ids in seen.items():
-            forms[word] = set_index.setdefault(tuple(sorted(ids)), len(set_index))
-        return cls(len(labels), tuple(set_index), forms)
+
+        def index_of(ids: set[int]) -> int:
+            return set_index.setdefault(tuple(sorted(ids)), len(set_index))
+
+        forms = {word: index_of(ids) for word, ids in seen.items()}
+        lowercase = {word: index_of(ids) for word, ids in lowered.items()}
+        return cls(len(labels), tuple(set_index), forms, lowercase)
+
+    def tag_set_of(self, word: str) -> int:
+        """Index into tag_sets of the tags ``word`` may have; -1: any (not in train)."""
+        index = self.forms.get(word)
+        if index is None:
+            index = self.lowercase.get(word.lower(), -1)
+        return index
 
     def __len__(self) -> int:
         return len(self.forms)
@@ -76,11 +95,15 @@ class TagDictionary:
         RULED_OUT where the dictionary rules it out; positions past a sentence's end get 0."""
         rows = np.zeros((len(sentences), steps), dtype=np.int64)
         for b, sentence in enumerate(sentences):
-            rows[b, : len(sentence.words)] = [self.forms.get(w, -1) + 1 for w in sentence.words]
+            rows[b, : len(sentence.words)] = [self.tag_set_of(w) + 1 for w in sentence.words]
         return self._penalty_rows[rows]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tag_sets": [list(ids) for ids in self.tag_sets], "forms": self.forms}
+        return {
+            "tag_sets": [list(ids) for ids in self.tag_sets],
+            "forms": self.forms,
+            "lowercase": self.lowercase,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], n_labels: int) -> TagDictionary:
@@ -89,10 +112,11 @@ class TagDictionary:
         try:
             tag_sets = tuple(tuple(int(i) for i in ids) for ids in data["tag_sets"])
             forms = {str(form): int(index) for form, index in data["forms"].items()}
+            lowercase = {str(form): int(i) for form, i in data.get("lowercase", {}).items()}
         except (KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"tag dictionary: {error}") from None
         if any(not ids or min(ids) < 0 or max(ids) >= n_labels for ids in tag_sets):
             raise ValueError("tag dictionary: a tag set names a label the model lacks")
-        if any(not 0 <= index < len(tag_sets) for index in forms.values()):
+        if any(not 0 <= i < len(tag_sets) for i in [*forms.values(), *lowercase.values()]):
             raise ValueError("tag dictionary: a word points at no tag set")
-        return cls(n_labels, tag_sets, forms)
+        return cls(n_labels, tag_sets, forms, lowercase)

@@ -48,16 +48,30 @@ def test_each_word_keeps_the_tags_it_had_and_forms_share_tag_sets():
 
 def test_penalties_rule_out_only_the_tags_a_known_word_never_had():
     dictionary = TagDictionary.build(TRAIN, LABELS)
-    batch = [Sentence(["the", "Run", "run"]), Sentence(["long"])]
+    batch = [Sentence(["the", "Runs", "run"]), Sentence(["long"])]
     penalties = dictionary.penalties(batch, steps=4)
     assert penalties.shape == (2, 4, len(LABELS)) and penalties.dtype == np.float32
     allowed = penalties == 0
     assert allowed[0, 0].tolist() == [False, True, False, False]  # the: DET
-    assert allowed[0, 1].all()  # "Run" is not "run": never seen as written, so free
+    assert allowed[0, 1].all()  # "Runs" was never seen, in any case: free
     assert allowed[0, 2].tolist() == [False, False, True, True]  # run: NOUN or VERB
     assert allowed[0, 3].all() and allowed[1, 1:].all()  # padding adds nothing
     assert allowed[1, 0].tolist() == [True, False, False, False]  # long: ADJ
     assert set(np.unique(penalties)) == {0.0, np.float32(RULED_OUT)}
+
+
+def test_a_form_not_seen_as_written_gets_the_tags_of_its_lowercase():
+    train = [*TRAIN, Sentence(["The", "Long", "run"], ["DET", "NOUN", "VERB"])]
+    dictionary = TagDictionary.build(train, LABELS)
+    allowed = dictionary.penalties([Sentence(["THE", "Long", "LONG", "Run", "Was"])], 5)[0] == 0
+    det, adj, noun, verb = (LABELS.encode(t) for t in ("DET", "ADJ", "NOUN", "VERB"))
+    assert np.flatnonzero(allowed[0]).tolist() == [det]  # "the" and "The": both DET
+    assert np.flatnonzero(allowed[1]).tolist() == [noun]  # seen as written: its own tags
+    assert sorted(np.flatnonzero(allowed[2])) == sorted([adj, noun])  # "long" and "Long"
+    assert sorted(np.flatnonzero(allowed[3])) == sorted([noun, verb])
+    assert np.flatnonzero(allowed[4]).tolist() == [verb]
+    older = TagDictionary(dictionary.n_labels, dictionary.tag_sets, dictionary.forms)
+    assert (older.penalties([Sentence(["THE"])], 1) == 0).all()  # a file from before: exact
 
 
 @given(
@@ -97,6 +111,14 @@ def test_any_training_data_gives_each_word_exactly_its_tags_and_reads_back(pairs
         w: {LABELS.decode(i) for i in dictionary.tag_sets[k]} for w, k in dictionary.forms.items()
     }
     assert found == expected
+    lowered: dict[str, set[str]] = {}
+    for word, tags in expected.items():
+        lowered.setdefault(word.lower(), set()).update(tags)
+    found_lowered = {
+        w: {LABELS.decode(i) for i in dictionary.tag_sets[k]}
+        for w, k in dictionary.lowercase.items()
+    }
+    assert found_lowered == lowered
     assert len(set(dictionary.tag_sets)) == len(dictionary.tag_sets)  # each set stored once
     stored = json.loads(json.dumps(dictionary.to_dict()))
     assert TagDictionary.from_dict(stored, len(LABELS)) == dictionary
@@ -154,19 +176,24 @@ def test_both_engines_keep_to_the_dictionary_and_agree(tmp_path, excerpt, ensemb
     _, without = load_predictor(path, "cpu", tag_dictionary=False)
     constrained, free = with_dictionary(tagged), without(tagged)
     seen: dict[str, set[str]] = {}
+    seen_lowercased: dict[str, set[str]] = {}
     for sentence in train:
         for word, tag in zip(sentence.words, sentence.tags, strict=True):
             seen.setdefault(word, set()).add(tag)
-    known = changed = 0
+            seen_lowercased.setdefault(word.lower(), set()).add(tag)
+    known = changed = by_lowercase = 0
     for sentence, ours, theirs in zip(tagged, constrained, free, strict=True):
         for word, tag, free_tag in zip(sentence.words, ours, theirs, strict=True):
             if word in seen:
                 known += 1
                 assert tag in seen[word], word
                 changed += tag != free_tag
+            elif word.lower() in seen_lowercased:
+                by_lowercase += 1
+                assert tag in seen_lowercased[word.lower()], word
             else:
                 assert tag == free_tag, word
-    assert known > 100 and changed > 10  # the test has something to show
+    assert known > 100 and changed > 10 and by_lowercase > 0  # the test has something to show
 
     loaded = modelfile.load(path)
     batcher = Batcher(loaded.vocabularies, loaded.model.config)

@@ -223,8 +223,9 @@ _train_defaults = TrainConfig()
     type=click.Choice(TAG_DICTIONARY_CHOICES),
     default=_train_defaults.tag_dictionary,
     show_default=True,
-    help="When tagging, keep each word seen in training to the tags it had there (words not "
-    "in train are tagged freely): on; off; or auto, on only if it scores higher on dev. "
+    help="When tagging, keep each word seen in training to the tags it had there (a form "
+    "not seen as written: the tags of its lowercase; words not in train are tagged freely): "
+    "on; off; or auto, on only if it scores higher on dev. "
     "For plain tags of one column (not entity labels).",
 )
 @click.option(
