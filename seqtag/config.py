@@ -124,9 +124,9 @@ class TrainConfig:
     epoch_size: int = 1000
     # After training, whether decoding keeps each training word to the tags it had in train
     # (seqtag.tagdict): "off", "on", or "auto", on when dev accuracy is higher with it. Plain
-    # tags of one column only. Off by default: measured on dev so far only on the three
-    # smallest treebanks (pos-small ensembles, seed 1, benchmarks/results/dev-s11): ta_ttb +9
-    # tokens fixed and 0 broken, lt_hse +4/-1, mr_ufal +1/-3.
+    # tags of one column only. configs/pos-small.toml says auto (dev +0.36 on average over
+    # nine small treebanks, benchmarks/results/suite-s12-pos-small-tagdict); the built-in
+    # default stays off: measured with ensembles only, and on none of the larger treebanks.
     tag_dictionary: str = "off"
 
 
