@@ -3,9 +3,9 @@
 With a tag dictionary, a word that training saw only as NOUN or VERB is tagged NOUN or VERB,
 whatever the network would say; a form training never saw as written is looked up lowercased
 (sentence-initial "The" gets the tags training gave "the" and "The"), and words training never
-saw in any case are tagged freely. The network is
-taught not to trust a rare word's own vector (word dropout, label smoothing), and on a small
-treebank it then sometimes overrides what training said of a word seen once or twice; a
+saw in any case are tagged freely. The network is taught not to trust a rare word's own vector
+(word dropout, label smoothing), and on a small treebank it then sometimes overrides what
+training said of a word seen once or twice; a
 dictionary gives that knowledge back at decoding time. Whether it helps depends on the data
 (ambiguous words whose other readings training never showed are the risk), which is why
 `seqtag train --tag-dictionary auto` keeps one only where dev accuracy says so.
