@@ -5,10 +5,10 @@ whatever the network would say; a form training never saw as written is looked u
 (sentence-initial "The" gets the tags training gave "the" and "The"), and words training never
 saw in any case are tagged freely. The network is taught not to trust a rare word's own vector
 (word dropout, label smoothing), and on a small treebank it then sometimes overrides what
-training said of a word seen once or twice; a
-dictionary gives that knowledge back at decoding time. Whether it helps depends on the data
-(ambiguous words whose other readings training never showed are the risk), which is why
-`seqtag train --tag-dictionary auto` keeps one only where dev accuracy says so.
+training said of a word seen once or twice; a dictionary gives that knowledge back at decoding
+time. Whether it helps depends on the data (ambiguous words whose other readings training never
+showed are the risk), which is why `seqtag train --tag-dictionary auto` keeps one only where dev
+accuracy says so.
 
 A dictionary is kept with the model's vocabularies (vocab.Vocabularies.tag_dictionary) and is
 applied by both engines the same way: a large negative score added to the tags it rules out,
