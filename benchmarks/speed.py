@@ -15,7 +15,7 @@ Repeated measurements report the median. Parts, each optional:
   rss      peak RSS of `seqtag tag` on streams of 10,000 and 1,000,000 lines (en_ewt train
            sentences, cycled, each with one new word) piped into stdin.
 
-    python benchmarks/speed.py --parts train tag startup --out benchmarks/results/speed
+    python benchmarks/speed.py --parts train tag startup --out benchmarks/results/speed-tag-train-memory
     python benchmarks/speed.py --parts tag --model en.model --udpipe-model udpipe_en.model \\
         --udpipe-python /path/to/venv-with-ufal.udpipe/bin/python
 

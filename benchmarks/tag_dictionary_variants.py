@@ -42,8 +42,9 @@ def exact_forms(dictionary: TagDictionary, keep: Callable[[str], bool]) -> TagDi
 
 
 def variants(train: Sequence[Sentence], labels) -> dict[str, Penalties | None]:
-    """The names below are those of the records in benchmarks/results/suite-s12-*, measured
-    before the lowercase fallback was built into TagDictionary."""
+    """The names below are those of the records in
+    benchmarks/results/pos-suite-ensemble-tagdict/variants/, measured before the lowercase
+    fallback was built into TagDictionary."""
     counts = Counter(word for sentence in train for word in sentence.words)
     full = TagDictionary.build(train, labels)
     chosen: dict[str, Penalties | None] = {
