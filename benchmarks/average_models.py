@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from seqtag.evaluate import accuracy  # noqa: E402
 from seqtag.lines import open_lines  # noqa: E402
 from seqtag.modelfile import read_model  # noqa: E402
-from seqtag.numpy_tagger import NumpyEnsemble, NumpyTagger, numpy_predictor  # noqa: E402
+from seqtag.numpy_engine import NumpyEngine, NumpyEnsemble, numpy_engine  # noqa: E402
 from seqtag.read import Column, read_conllu  # noqa: E402
 
 
@@ -42,9 +42,9 @@ def main() -> None:
         sys.exit("the models must tag the same column with the same labels")
     gold = list(read_conllu(open_lines(args.gold), Column.parse(columns.pop())))
     expected = [s.tags for s in gold]
-    members: list[NumpyTagger] = []
+    members: list[NumpyEngine] = []
     for model, path in zip(arrays, args.models, strict=True):
-        predictor = numpy_predictor(model, path)
+        predictor = numpy_engine(model, path)
         members.extend(predictor.members if isinstance(predictor, NumpyEnsemble) else [predictor])
     alone = [accuracy(expected, member(gold)) for member in members]
     growth = [

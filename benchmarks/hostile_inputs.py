@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from seqtag.cli.tag import TAG_CHUNK_SENTENCES
+from seqtag.lines import TAG_CHUNK_SENTENCES
 
 ROOT = Path(__file__).resolve().parent.parent
 

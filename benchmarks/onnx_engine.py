@@ -1,7 +1,12 @@
+# ruff: noqa: I001  (imports the pre-refactor modules decode and numpy_tagger; see below)
 """Issue 20: tag on the CPU with the torch network exported to ONNX and run by onnxruntime,
 against seqtag's hand-written numpy engine (numpy_tagger.py) and torch itself.
 
-A benchmark, not part of the package (no test imports it). torch is imported only where the
+A benchmark, not part of the package (no test imports it). It measured the code before the
+house refactor of issue 20 and runs against that code only (seqtag.decode, seqtag.numpy_tagger):
+    git worktree add /tmp/before fbbfdc2 && PYTHONPATH=/tmp/before python benchmarks/onnx_engine.py ...
+The decision it informed (keep the numpy engine, driven by seqtag/architecture.py) removed the
+need to port it; benchmarks/results/inference-engine/README.md has the figures. torch is imported only where the
 network is exported or run, so ``OnnxTagger`` alone is what a torch-free `seqtag tag` would load.
 
 What is compared, on one model file (softmax output layer; no CRF, ensemble or several columns):

@@ -25,11 +25,10 @@ from checkout import require_this_checkout
 from train_eval import UD, seqtag
 from with_tag_dictionary import add_tag_dictionary
 
-from seqtag.cli.common import read_labeled
-from seqtag.decode import load_predictor
+from seqtag.engine import load_tagger
 from seqtag.evaluate import accuracy
 from seqtag.modelfile import read_metadata
-from seqtag.read import Column
+from seqtag.read import Column, read_labeled
 from seqtag.train import split_dev
 
 
@@ -46,7 +45,7 @@ def rescore(record: dict, model: Path, out: Path) -> dict:
     with tempfile.TemporaryDirectory(dir=out) as scratch:
         rescored = Path(scratch) / model.name
         words = add_tag_dictionary(str(model), train, str(rescored), str(folder / "train.conllu"))
-        _, tag = load_predictor(rescored, "cpu")
+        tag = load_tagger(rescored, "cpu")
         dev_score = accuracy([s.tags for s in dev], tag(dev))
         done = subprocess.run(
             seqtag("eval", "-m", str(rescored), str(folder / "test.conllu"), "--json"),

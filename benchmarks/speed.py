@@ -21,7 +21,7 @@ Repeated measurements report the median. Parts, each optional:
 
 It prints a markdown table and writes speed.json and speed.md into --out, with the machine,
 Python, torch and numpy versions and thread counts. On a machine without a GPU, `seqtag tag`
-runs on numpy (seqtag/numpy_tagger.py) and never imports torch; training always uses torch.
+runs on numpy (seqtag/numpy_engine.py) and never imports torch; training always uses torch.
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ def machine() -> dict:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "numpy": numpy.__version__,  # `seqtag tag` on the CPU runs on numpy (numpy_tagger.py)
+        "numpy": numpy.__version__,  # `seqtag tag` on the CPU runs on numpy (numpy_engine.py)
         "load_average_at_start": os.getloadavg()[0],
     }
 

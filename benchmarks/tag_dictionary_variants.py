@@ -25,9 +25,8 @@ import numpy as np
 from checkout import require_this_checkout
 
 from seqtag.batch import inference_order
-from seqtag.cli.common import read_labeled
-from seqtag.decode import load_predictor
-from seqtag.read import Column, Sentence
+from seqtag.engine import load_tagger
+from seqtag.read import Column, Sentence, read_labeled
 from seqtag.tagdict import TagDictionary
 from seqtag.train import split_dev
 
@@ -65,7 +64,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     require_this_checkout()
-    arrays, engine = load_predictor(args.model, device="cpu", tag_dictionary=False)
+    arrays = load_tagger(args.model, device="cpu", tag_dictionary=False)
+    engine = arrays.engine
     column = Column.parse(arrays.column)
     train, _ = read_labeled(args.train, column, "strict")
     if args.dev:

@@ -16,9 +16,8 @@ import argparse
 import dataclasses
 
 from seqtag import modelfile
-from seqtag.cli.common import read_labeled
 from seqtag.config import TrainConfig, as_recorded, field_names
-from seqtag.read import Column
+from seqtag.read import Column, read_labeled
 
 # Metadata that modelfile.save writes itself; the rest (dev score, epochs, ...) is copied.
 WRITTEN_BY_SAVE = {

@@ -5,23 +5,8 @@ read -> tokenize -> vocab -> batch -> model -> decode -> write, with train, eval
 and cli around it. Only ``cli`` prints; library code returns values or raises ``SeqtagError``.
 """
 
-__version__ = "0.1.0"
-
-
-class SeqtagError(Exception):
-    """An expected failure the user can act on; the CLI prints it as ``Error: FILE:LINE: message``."""
-
-    def __init__(self, message: str, path: str | None = None, line: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.path = path
-        self.line = line
-
-    def __str__(self) -> str:
-        where = ""
-        if self.path is not None:
-            where = f"{self.path}:{self.line}: " if self.line is not None else f"{self.path}: "
-        return where + self.message
+from seqtag.errors import SeqtagError
+from seqtag.version import __version__
 
 
 def __getattr__(name: str):

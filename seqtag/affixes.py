@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from seqtag.vocab import Vocab
-
 MIN_WORD_TYPES = 2
 
 
@@ -30,8 +28,9 @@ def affix_keys(word: str, length: int) -> list[str]:
     return suffixes + prefixes
 
 
-def affix_vocab(words: Iterable[str], length: int) -> Vocab:
-    """The affixes of at least MIN_WORD_TYPES distinct (lowercased) words, most common first."""
+def common_affixes(words: Iterable[str], length: int) -> list[str]:
+    """The affix keys of at least MIN_WORD_TYPES distinct (lowercased) words, most common
+    first: the items of the affix vocabulary (vocab.Vocabularies.affixes)."""
     types = {word.lower() for word in words}
     counts = Counter(key for word in sorted(types) for key in affix_keys(word, length))
-    return Vocab(key for key, count in counts.most_common() if count >= MIN_WORD_TYPES)
+    return [key for key, count in counts.most_common() if count >= MIN_WORD_TYPES]

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from seqtag import SeqtagError, modelfile
-from seqtag.decode import load_predictor
+from seqtag.engine import LoadedTagger, load_tagger
+from seqtag.errors import SeqtagError
 from seqtag.read import Sentence, split_tag
 from seqtag.tokenize import tokenize_text
 
@@ -29,16 +29,15 @@ class TaggedSentence:
 class Tagger:
     """A loaded model. Build it with ``Tagger.load(path)``."""
 
-    def __init__(self, loaded: modelfile.LoadedModel | modelfile.ModelArrays, predict):
+    def __init__(self, loaded: LoadedTagger):
         self._loaded = loaded
-        self._predict = predict
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", tag_dictionary: bool = True) -> Tagger:
         """``device``: cpu (numpy, as `seqtag tag` on the CPU: torch is not imported), cuda, or
         auto (the GPU when there is one). ``tag_dictionary=False``: tag without the model's
         tag dictionary, where it has one (`seqtag tag --no-tag-dictionary`)."""
-        return cls(*load_predictor(path, device, tag_dictionary=tag_dictionary))
+        return cls(load_tagger(path, device, tag_dictionary=tag_dictionary))
 
     @property
     def column(self) -> str:
@@ -72,7 +71,7 @@ class Tagger:
         return self._tags(records)
 
     def _tags(self, sentences: list[Sentence]) -> list[list]:
-        predicted = self._predict(sentences)
+        predicted = self._loaded(sentences)
         if len(self.columns) == 1:
             return predicted
         return [[tuple(split_tag(tag)) for tag in tags] for tags in predicted]

@@ -25,8 +25,9 @@ from typing import Any
 import torch
 from safetensors import SafetensorError, safe_open
 
-from seqtag import SeqtagError, __version__
+from seqtag.errors import SeqtagError
 from seqtag.modelfile import EqualLargeTensors, save_atomically
+from seqtag.version import __version__
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 FORMAT_NAME = "seqtag-checkpoint"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seqtag import SeqtagError
+from seqtag.errors import SeqtagError
 
 RNN_TYPES = ("lstm", "gru")
 # Pretrained vectors kept from an --embeddings file: its first N (files list the most frequent
@@ -59,14 +59,14 @@ class ModelConfig:
     # Training only: the share of each token's target probability spread over all labels
     # (cross-entropy against 1-E on the gold label plus E/K on each); 0: one-hot targets.
     # Softmax outputs only: a CRF's loss is over whole tag sequences, so with crf it is 0.
-    # Chosen on dev (benchmarks/results/dev-s6): 0.1 against one-hot targets, +0.29 points mean
+    # Chosen on dev (benchmarks/results/dev-label-smoothing): 0.1 against one-hot targets, +0.29 points mean
     # dev accuracy in 11 runs; on the three smallest treebanks (seeds 1-2) +0.49, 5 of 6 runs
     # higher; on five larger ones (seed 1) +0.06: cy_ccg +0.35, the others within 0.1.
     label_smoothing: float = 0.1
     # Training only: adversarial training (Yasunaga, Kasai and Radev 2018). Each batch is also
     # trained on its input vectors moved, per sentence, in the direction that raises the loss
     # most, by this fraction of their length; 0: off. Doubles the cost of a training step.
-    # Measured on dev (benchmarks/results/dev-s8): 0.05 gave +0.14 over six runs, up on mr_ufal,
+    # Measured on dev (benchmarks/results/dev-word-dropout-adversarial): 0.05 gave +0.14 over six runs, up on mr_ufal,
     # down on ta_ttb; off by default.
     adversarial: float = 0.0
     # Size of the frozen pretrained word vectors (--embeddings) beside the trained ones; 0: none.
@@ -125,7 +125,7 @@ class TrainConfig:
     # After training, whether decoding keeps each training word to the tags it had in train
     # (seqtag.tagdict): "off", "on", or "auto", on when dev accuracy is higher with it. Plain
     # tags of one column only. configs/pos-small.toml says auto (dev +0.36 on average over
-    # nine small treebanks, benchmarks/results/suite-s12-pos-small-tagdict); the built-in
+    # nine small treebanks, benchmarks/results/pos-suite-ensemble-tagdict); the built-in
     # default stays off: measured with ensembles only, and on none of the larger treebanks.
     tag_dictionary: str = "off"
 
@@ -152,7 +152,7 @@ ADDED_LATER: dict[str, Any] = {
 # Word dropout for entity labels (IOB and kin) unless asked otherwise: names are mostly rare or
 # unseen words, so the model should lean on spelling more than on a word's own vector. On the
 # ten MasakhaNER dev sets (seeds 1-2) 1.0 beat 0.25 by 0.34 F1 on average, on seven of ten
-# (benchmarks/results/masakhaner-s9); for POS 0.5 and 1.0 were measured and lost.
+# (benchmarks/results/ner-masakhaner-word-dropout); for POS 0.5 and 1.0 were measured and lost.
 ENTITY_WORD_DROPOUT = 1.0
 
 

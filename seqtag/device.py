@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from seqtag import SeqtagError
+from seqtag.errors import SeqtagError
 
 if TYPE_CHECKING:
     import torch

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seqtag import SeqtagError
 from seqtag.config import EMBEDDINGS_LIMIT
+from seqtag.errors import SeqtagError
 from seqtag.vocab import RESERVED
 
 

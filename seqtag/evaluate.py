@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
-from seqtag import SeqtagError
+from seqtag.errors import SeqtagError
 from seqtag.read import Sentence, split_tag
 from seqtag.scheme import is_span_labels
 

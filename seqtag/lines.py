@@ -16,11 +16,17 @@ from collections import deque
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from seqtag import SeqtagError
+from seqtag.errors import SeqtagError
 
 ENCODING_ERRORS = ("strict", "replace")
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _CHUNK = 1 << 16
+
+
+# Sentences tagged together when input arrives faster than we tag. Large, because a chunk is
+# sorted by length before batching: with 256, batches held 49% padding on en_ewt, with 4096
+# 6% (tagging 25% faster). Slow input never waits for a chunk to fill.
+TAG_CHUNK_SENTENCES = 4096
 
 
 class LineReader:

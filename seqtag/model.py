@@ -16,13 +16,14 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from seqtag import SeqtagError
+from seqtag.architecture import Architecture, Recurrent
 from seqtag.batch import IGNORE, Batch
 from seqtag.config import FREQUENCY_BINS, ModelConfig
 from seqtag.crf import CRF, penalties, viterbi
+from seqtag.errors import SeqtagError
 from seqtag.rnn import BiRNN
-from seqtag.scheme import Allowed
-from seqtag.vocab import PAD
+from seqtag.scheme import Allowed, allowed_transitions
+from seqtag.vocab import PAD, Vocabularies
 
 
 class CharEncoder(nn.Module):
@@ -32,11 +33,11 @@ class CharEncoder(nn.Module):
     carries part of speech in morphologically rich languages.
     """
 
-    def __init__(self, n_chars: int, char_dim: int, hidden: int):
+    def __init__(self, n_chars: int, layer: Recurrent):
         super().__init__()
-        self.embed = nn.Embedding(n_chars, char_dim, padding_idx=PAD)
-        self.rnn = nn.LSTM(char_dim, hidden, batch_first=True, bidirectional=True)
-        self.output_dim = 2 * hidden
+        self.embed = nn.Embedding(n_chars, layer.input_dim, padding_idx=PAD)
+        self.rnn = nn.LSTM(layer.input_dim, layer.hidden, batch_first=True, bidirectional=True)
+        self.output_dim = 2 * layer.hidden
 
     def forward(self, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         embedded = self.embed(chars)  # (U, L, C)
@@ -45,53 +46,41 @@ class CharEncoder(nn.Module):
         return torch.cat([final[0], final[1]], dim=-1)  # (U, 2H)
 
 
-class Tagger(nn.Module):
-    def __init__(
-        self,
-        config: ModelConfig,
-        n_words: int,
-        n_chars: int,
-        n_labels: int,
-        allowed: Allowed | None = None,
-        n_pretrained: int = 0,
-        n_affixes: int = 0,
-        more_labels: Sequence[int] = (),
-    ):
+class Network(nn.Module):
+    """The tagging network of one model, built from its architecture.Architecture (which
+    states every layer's size once; the numpy engine reads the same description)."""
+
+    def __init__(self, architecture: Architecture, allowed: Allowed | None = None):
         """``allowed``: the transitions the tag scheme permits (None: any label after any).
-        ``n_pretrained``: rows of the pretrained vectors (``config.pretrained_dim`` wide).
-        ``n_affixes``: size of the affix vocabulary (with ``config.affixes``).
-        ``more_labels``: for a model of several columns, the label counts of the second and
-        later columns (``n_labels`` is the first's). Each column gets its own softmax; their
-        output layers are kept as blocks of rows of one ``output`` layer."""
+        A model of several columns gets a softmax each; their output layers are kept as
+        blocks of rows of one ``output`` layer."""
         super().__init__()
-        self.config = config
-        self.word_embed = nn.Embedding(n_words, config.word_dim, padding_idx=PAD)
-        input_dim = config.word_dim
+        self.architecture = architecture
+        self.config = config = architecture.config
+        sizes = architecture.sizes
+        self.word_embed = nn.Embedding(sizes.words, config.word_dim, padding_idx=PAD)
         if config.pretrained_dim:
             # Frozen, so words that never occur in training keep vectors that fit the rest:
             # a buffer (saved with the weights), not a parameter the optimizer would move.
             self.register_buffer(
-                "pretrained_vectors", torch.zeros(n_pretrained, config.pretrained_dim)
+                "pretrained_vectors", torch.zeros(sizes.pretrained, config.pretrained_dim)
             )
-            input_dim += config.pretrained_dim
         self.char_encoder: CharEncoder | None = None
-        if config.char:
-            self.char_encoder = CharEncoder(n_chars, config.char_dim, config.char_hidden)
-            input_dim += self.char_encoder.output_dim
+        if architecture.char_encoder is not None:
+            self.char_encoder = CharEncoder(sizes.chars, architecture.char_encoder)
         self.affix_embed: nn.Embedding | None = None
         if config.affixes:
-            self.affix_embed = nn.Embedding(n_affixes, config.affix_dim, padding_idx=PAD)
-            input_dim += 2 * config.affixes * config.affix_dim
+            self.affix_embed = nn.Embedding(sizes.affixes, config.affix_dim, padding_idx=PAD)
         self.dropout = nn.Dropout(config.dropout)
-        self.rnn = BiRNN(config.rnn, input_dim, config.hidden, config.layers, config.dropout)
-        self.label_sizes = [n_labels, *more_labels]
-        if more_labels and (config.crf or allowed is not None):
+        self.rnn = BiRNN(architecture.sentence_layers, config.dropout)
+        self.label_sizes = list(sizes.labels)
+        if len(self.label_sizes) > 1 and (config.crf or allowed is not None):
             raise SeqtagError("a CRF and tag schemes go with one column, not several")
-        self.output = nn.Linear(2 * config.hidden, sum(self.label_sizes))
+        self.output = nn.Linear(architecture.encoder_dim, architecture.outputs)
         self.frequency_head: nn.Linear | None = None  # used in training only
         if config.frequency_loss > 0:
-            self.frequency_head = nn.Linear(2 * config.hidden, FREQUENCY_BINS)
-        self.crf = CRF(n_labels, allowed) if config.crf else None
+            self.frequency_head = nn.Linear(architecture.encoder_dim, FREQUENCY_BINS)
+        self.crf = CRF(sizes.labels[0], allowed) if config.crf else None
         self.constrained = allowed is not None and self.crf is None  # softmax: decoding only
         if self.constrained:
             start, end, transitions = penalties(allowed)
@@ -220,7 +209,7 @@ class Ensemble(nn.Module):
     together: their label probabilities are averaged (a CRF's scores and transitions, for CRF
     taggers), which evens out the luck of any one run on small data."""
 
-    def __init__(self, members: Sequence[Tagger]):
+    def __init__(self, members: Sequence[Network]):
         super().__init__()
         self.members = nn.ModuleList(members)
         self.config = dataclasses.replace(members[0].config, ensemble=len(members))
@@ -248,3 +237,14 @@ class Ensemble(nn.Module):
             return viterbi(emissions, mask, start, end, transitions)
         # Log-probabilities already: the first member's argmax or constrained Viterbi applies.
         return self.members[0].decode(emissions, mask)
+
+
+def build_network(config: ModelConfig, vocabularies: Vocabularies) -> Network | Ensemble:
+    """The untrained network of ``config``: a Network, or an Ensemble of config.ensemble."""
+    if config.ensemble > 1:
+        member = dataclasses.replace(config, ensemble=1)
+        return Ensemble([build_network(member, vocabularies) for _ in range(config.ensemble)])
+    allowed = None
+    if config.scheme is not None:
+        allowed = allowed_transitions(vocabularies.labels.to_list(), config.scheme)
+    return Network(Architecture.of(config, vocabularies), allowed)

@@ -6,7 +6,7 @@ pickled, so loading a file from a stranger cannot run code. Saving goes through 
 and an atomic rename, so an interrupted save leaves the old file or the new one, never half.
 
 torch is imported only where weights become torch tensors (``load``, ``save``): ``read_model``
-gives the same file as numpy arrays to the torch-free tagger (numpy_tagger.py).
+gives the same file as numpy arrays to the torch-free engine (numpy_engine.py).
 """
 
 from __future__ import annotations
@@ -21,15 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 from safetensors import SafetensorError, safe_open
 
-from seqtag import SeqtagError, __version__
 from seqtag.config import ModelConfig, TrainConfig, model_config_from_file
+from seqtag.errors import SeqtagError
+from seqtag.version import __version__
 from seqtag.vocab import Vocabularies
 
 if TYPE_CHECKING:
     import numpy
     import torch
 
-    from seqtag.model import Tagger
+    from seqtag.model import Ensemble, Network
 
 FORMAT_NAME = "seqtag-model"
 # Format 2 adds ``shared``: names of tensors stored once under another name (large tensors of
@@ -42,7 +43,7 @@ DEDUPLICATE_FROM = 1 << 16
 
 @dataclass
 class LoadedModel:
-    model: Tagger
+    model: Network | Ensemble
     vocabularies: Vocabularies
     column: str
     model_config: ModelConfig
@@ -52,7 +53,7 @@ class LoadedModel:
 @dataclass
 class ModelArrays:
     """A model file read without torch: its weights as numpy arrays, under the names of
-    ``Tagger.state_dict()``."""
+    ``Network.state_dict()``."""
 
     weights: dict[str, numpy.ndarray]
     vocabularies: Vocabularies
@@ -63,7 +64,7 @@ class ModelArrays:
 
 def save(
     path: str | Path,
-    model: Tagger,
+    model: Network | Ensemble,
     vocabularies: Vocabularies,
     column: str,
     train_config: TrainConfig,
@@ -198,11 +199,14 @@ def _read(path: str | Path, framework: str) -> tuple[dict, Vocabularies, str, Mo
 
 
 def load(path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
-    """The model as a torch Tagger on ``device``, ready to tag (eval mode)."""
-    from seqtag.train import build_model
+    """The model as a torch network on ``device``, ready to tag (eval mode)."""
+    from seqtag.model import build_network
 
     state, vocabularies, column, config, metadata = _read(path, "pt")
-    model = build_model(config, vocabularies)
+    try:
+        model = build_network(config, vocabularies)
+    except SeqtagError as error:
+        raise SeqtagError(error.message, str(path)) from None
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:

@@ -1,10 +1,12 @@
-"""Tag on the CPU with numpy alone: the network of ``model.Tagger``, evaluated without torch.
+"""Numpy engine: tag on the CPU with numpy alone, the network of ``model.Network`` without torch.
 
 Importing torch takes about two seconds, most of what tagging one line from a cold start costs;
 numpy imports in a tenth of that. `seqtag tag` uses this on the CPU and torch on a GPU. The
 values are torch's up to float rounding (tests compare the two on every configuration): the same
 word embeddings, character BiLSTM, affix embeddings, sentence BiLSTM or BiGRU, output layer
-and decoding (argmax, Viterbi under the tag scheme, or the CRF's Viterbi).
+and decoding (argmax, Viterbi under the tag scheme, or the CRF's Viterbi). Which layers there
+are, their sizes and their weights' names come from architecture.Architecture, as the torch
+network's do; the tagging loop is predict.tag_sentences, shared with the torch engine.
 
 Each recurrent layer runs its two directions together, time-major and stacked: one matrix
 product per time step serves both. The LSTM's and GRU's sigmoid gates are computed with the
@@ -22,27 +24,27 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from seqtag import SeqtagError
-from seqtag.batch import MAX_BATCH_TOKENS, Batcher, Encoded, inference_order
-from seqtag.config import FREQUENCY_BINS, ModelConfig
-from seqtag.decode import FormVectors
+from seqtag.architecture import Architecture, Recurrent
+from seqtag.batch import MAX_BATCH_TOKENS, Batcher, Encoded
+from seqtag.errors import SeqtagError
+from seqtag.formcache import FormVectors
 from seqtag.modelfile import ModelArrays
+from seqtag.predict import tag_sentences
 from seqtag.read import Sentence
 from seqtag.scheme import FORBIDDEN, Allowed, allowed_transitions
-from seqtag.vocab import Vocabularies
 
 
 class Recurrence:
     """Both directions of one LSTM or GRU layer, run together over time-major input.
 
-    ``forward`` and ``backward`` are torch's weights of a one-way layer (``weight_ih_l0``,
-    ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``). The caller feeds the backward direction
-    its input already reversed.
+    ``layer`` says which weights of the model are its directions' (torch's ``weight_ih_l0``,
+    ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0`` of a one-way layer). The caller feeds the
+    backward direction its input already reversed.
     """
 
-    def __init__(self, kind: str, forward: dict[str, np.ndarray], backward: dict[str, np.ndarray]):
-        self.kind = kind
-        self.hidden = H = forward["weight_hh_l0"].shape[1]
+    def __init__(self, layer: Recurrent, weights: dict[str, np.ndarray]):
+        self.kind = kind = layer.kind
+        self.hidden = H = layer.hidden
         if kind == "lstm":
             # torch's gate order is i, f, g, o; put the three sigmoid gates first: i, f, o, g.
             order = np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]
@@ -63,6 +65,10 @@ class Recurrence:
             bias = np.concatenate([(b_ih + b_hh)[: 2 * H], b_ih[2 * H :]]) * scale
             return w_ih, w_hh, bias, b_hh[2 * H :]
 
+        forward, backward = (
+            {name: weights[key] for name, key in layer.names(direction).items()}
+            for direction in (layer.forward, layer.backward)
+        )
         parts = zip(prepared(forward), prepared(backward), strict=True)
         self.w_ih, self.w_hh, self.bias, self.hidden_bias = (
             np.ascontiguousarray(np.stack(pair), dtype=np.float32) for pair in parts
@@ -215,15 +221,19 @@ def log_softmax(x: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-class NumpyTagger:
-    """Tags sentences with a model file's weights; the same interface as decode.Predictor."""
+class NumpyEngine:
+    """Tags sentences with a model file's weights (the predict.Engine interface)."""
 
     def __init__(
         self, arrays: ModelArrays, source: str = "model", max_tokens: int = MAX_BATCH_TOKENS
     ):
         """``source``: the model file's name, for error messages."""
         self.config = config = arrays.model_config
-        weights = _checked(arrays, source)
+        try:
+            architecture = Architecture.of(config, arrays.vocabularies)
+        except SeqtagError as error:
+            raise SeqtagError(error.message, source) from None
+        weights = _checked(arrays, architecture, source)
         self.batcher = Batcher(arrays.vocabularies, config)
         self.vocabularies = arrays.vocabularies
         self.labels = arrays.vocabularies.labels
@@ -234,27 +244,15 @@ class NumpyTagger:
         self.pretrained = weights["pretrained_vectors"] if config.pretrained_dim else None
         self.affix_embed = weights["affix_embed.weight"] if config.affixes else None
         self.form_vectors = None
-        if config.char:
-            prefix = "char_encoder.rnn."
-            self.char_rnn = Recurrence(
-                "lstm",
-                _layer(weights, prefix, ""),
-                _layer(weights, prefix, "_reverse"),
-            )
+        if architecture.char_encoder is not None:
+            self.char_rnn = Recurrence(architecture.char_encoder, weights)
             # The input term of every character, for both directions: (2, n_chars, 4C).
             self.char_inputs = self.char_rnn.project(weights["char_encoder.embed.weight"])
-            width = 2 * config.char_hidden
+            width = architecture.char_vector_dim
             self.form_vectors = FormVectors(
                 self._encode_forms, lambda rows: np.empty((rows, width), dtype=np.float32)
             )
-        self.layers = [
-            Recurrence(
-                config.rnn,
-                _layer(weights, f"rnn.forward_layers.{depth}.", ""),
-                _layer(weights, f"rnn.backward_layers.{depth}.", ""),
-            )
-            for depth in range(config.layers)
-        ]
+        self.layers = [Recurrence(layer, weights) for layer in architecture.sentence_layers]
         self.output_weight = np.ascontiguousarray(weights["output.weight"].T)  # (2H, K)
         self.output_bias = weights["output.bias"]
         self.decoding = None  # (start, end, transitions) for Viterbi; None: argmax
@@ -281,7 +279,7 @@ class NumpyTagger:
         rows = reversal_rows(lengths, chars.shape[0])
         ids = np.stack([chars, chars.reshape(-1)[rows].reshape(chars.shape)])  # (2, L, U)
         final = self.char_rnn.final_states(self.char_inputs, ids, lengths)  # (2, U, C)
-        vectors = np.empty((len(forms), 2 * self.config.char_hidden), dtype=np.float32)
+        vectors = np.empty((len(forms), 2 * self.char_rnn.hidden), dtype=np.float32)
         vectors[order] = np.concatenate([final[0], final[1]], axis=-1)
         return vectors
 
@@ -321,7 +319,11 @@ class NumpyTagger:
         scores = x @ self.output_weight + self.output_bias  # (T, B, K)
         return scores.transpose(1, 0, 2), encoded.lengths
 
-    def decode(self, scores: np.ndarray, lengths: np.ndarray) -> list[list[int]]:
+    def decode(
+        self, scores: np.ndarray, lengths: np.ndarray, penalties: np.ndarray | None = None
+    ) -> list[list]:
+        if penalties is not None:
+            scores = scores + penalties
         if len(self.column_ends) > 1:  # one argmax per column
             split = np.split(scores, self.column_ends[:-1], axis=-1)
             best = np.stack([part.argmax(axis=-1) for part in split], axis=-1).tolist()
@@ -335,17 +337,18 @@ class NumpyTagger:
         return viterbi(scores, lengths, *self.decoding)
 
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
-        return tag_sentences(self, self.vocabularies, sentences, self.max_tokens)
+        return tag_sentences(self, sentences)
 
 
 class NumpyEnsemble:
     """An ensemble's members (model.Ensemble) tagging together on numpy: per column, the mean
     of their label probabilities, or with CRFs the mean of their scores and transitions."""
 
-    def __init__(self, members: Sequence[NumpyTagger], max_tokens: int = MAX_BATCH_TOKENS):
-        """``members``: taggers of one configuration and the same vocabularies."""
+    def __init__(self, members: Sequence[NumpyEngine], max_tokens: int = MAX_BATCH_TOKENS):
+        """``members``: engines of one configuration and the same vocabularies."""
         self.members = list(members)
         self.lead = self.members[0]
+        self.vocabularies = self.lead.vocabularies
         self.max_tokens = max_tokens
         if self.lead.config.crf:
             self.decoding = tuple(
@@ -367,7 +370,7 @@ class NumpyEnsemble:
                 k[len(prefix) :]: v for k, v in arrays.weights.items() if k.startswith(prefix)
             }
             member = dataclasses.replace(arrays, weights=weights, model_config=member_config)
-            members.append(NumpyTagger(member, source, max_tokens))
+            members.append(NumpyEngine(member, source, max_tokens))
         return cls(members, max_tokens)
 
     def emissions(self, sentences: Sequence[Sentence]) -> tuple[np.ndarray, np.ndarray]:
@@ -391,95 +394,32 @@ class NumpyEnsemble:
             combined.append(top + np.log(spread / len(self.members)))
         return np.concatenate(combined, axis=-1), lengths
 
-    def decode(self, scores: np.ndarray, lengths: np.ndarray) -> list[list]:
+    def decode(
+        self, scores: np.ndarray, lengths: np.ndarray, penalties: np.ndarray | None = None
+    ) -> list[list]:
         if self.lead.config.crf:
+            if penalties is not None:
+                scores = scores + penalties
             return viterbi(scores, lengths, *self.decoding)
-        return self.lead.decode(scores, lengths)  # log-probabilities: argmax or constrained
+        # Log-probabilities: the lead's argmax or constrained Viterbi applies.
+        return self.lead.decode(scores, lengths, penalties)
 
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
-        return tag_sentences(self, self.lead.vocabularies, sentences, self.max_tokens)
+        return tag_sentences(self, sentences)
 
 
-def numpy_predictor(arrays: ModelArrays, source: str = "model"):
-    """The numpy tagger of a model file: a NumpyTagger, or a NumpyEnsemble."""
+def numpy_engine(arrays: ModelArrays, source: str = "model") -> NumpyEngine | NumpyEnsemble:
+    """The numpy engine of a model file: a NumpyEngine, or a NumpyEnsemble."""
     if arrays.model_config.ensemble > 1:
         return NumpyEnsemble.from_arrays(arrays, source)
-    return NumpyTagger(arrays, source)
+    return NumpyEngine(arrays, source)
 
 
-def tag_sentences(
-    engine, vocabularies: Vocabularies, sentences, max_tokens: int
-) -> list[list[str]]:
-    """Tags of sentences, in input order, from an engine's ``emissions`` and ``decode``,
-    kept to the model's tag dictionary when it has one."""
-    predictions: list[list[str]] = [[] for _ in sentences]
-    dictionary = vocabularies.tag_dictionary
-    for indices in inference_order(sentences, max_tokens):
-        batch = [sentences[i] for i in indices]
-        scores, lengths = engine.emissions(batch)
-        if dictionary is not None:
-            scores = scores + dictionary.penalties(batch, scores.shape[1])
-        best = engine.decode(scores, lengths)
-        for i, ids in zip(indices, best, strict=True):
-            predictions[i] = vocabularies.decode_tags(ids)
-    return predictions
-
-
-LAYER_WEIGHTS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
-
-
-def _layer(weights: dict[str, np.ndarray], prefix: str, suffix: str) -> dict[str, np.ndarray]:
-    return {name: weights[f"{prefix}{name}{suffix}"] for name in LAYER_WEIGHTS}
-
-
-def expected_shapes(config: ModelConfig, vocabularies: Vocabularies) -> dict[str, tuple]:
-    """The name and shape of every weight a model with this configuration has."""
-    n_labels = len(vocabularies.labels)
-    n_outputs = sum(len(labels) for labels in vocabularies.label_sets)  # of all columns
-
-    def layer(prefix: str, suffix: str, gates: int, inputs: int, hidden: int) -> dict:
-        rows = gates * hidden
-        shapes = ((rows, inputs), (rows, hidden), (rows,), (rows,))
-        return {f"{prefix}{n}{suffix}": s for n, s in zip(LAYER_WEIGHTS, shapes, strict=True)}
-
-    shapes: dict[str, tuple] = {"word_embed.weight": (len(vocabularies.words), config.word_dim)}
-    inputs = config.word_dim
-    if config.pretrained_dim:
-        n_pretrained = len(vocabularies.pretrained) if vocabularies.pretrained else 0
-        shapes["pretrained_vectors"] = (n_pretrained, config.pretrained_dim)
-        inputs += config.pretrained_dim
-    if config.char:
-        C = config.char_hidden
-        shapes["char_encoder.embed.weight"] = (len(vocabularies.chars), config.char_dim)
-        for suffix in ("", "_reverse"):
-            shapes |= layer("char_encoder.rnn.", suffix, 4, config.char_dim, C)
-        inputs += 2 * C
-    if config.affixes:
-        n_affixes = len(vocabularies.affixes) if vocabularies.affixes else 0
-        shapes["affix_embed.weight"] = (n_affixes, config.affix_dim)
-        inputs += 2 * config.affixes * config.affix_dim
-    gates = 4 if config.rnn == "lstm" else 3
-    for depth in range(config.layers):
-        for direction in ("forward", "backward"):
-            prefix = f"rnn.{direction}_layers.{depth}."
-            shapes |= layer(prefix, "", gates, inputs, config.hidden)
-        inputs = 2 * config.hidden
-    shapes["output.weight"] = (n_outputs, 2 * config.hidden)
-    shapes["output.bias"] = (n_outputs,)
-    if config.frequency_loss > 0:  # trained, saved, never used when tagging
-        shapes["frequency_head.weight"] = (FREQUENCY_BINS, 2 * config.hidden)
-        shapes["frequency_head.bias"] = (FREQUENCY_BINS,)
-    if config.crf:
-        shapes |= {"crf.start": (n_labels,), "crf.end": (n_labels,)}
-        shapes["crf.transitions"] = (n_labels, n_labels)
-    return shapes
-
-
-def _checked(arrays: ModelArrays, source: str) -> dict[str, np.ndarray]:
-    """The weights as float32, after checking each name and shape against the configuration
+def _checked(arrays: ModelArrays, architecture: Architecture, source: str) -> dict[str, np.ndarray]:
+    """The weights as float32, after checking each name and shape against the architecture
     (what torch's load_state_dict checks), so a damaged file fails here and not mid-stream."""
     weights = arrays.weights
-    for key, shape in expected_shapes(arrays.model_config, arrays.vocabularies).items():
+    for key, shape in architecture.weight_shapes().items():
         if key not in weights:
             raise SeqtagError(f"damaged seqtag model file: weight {key} missing", source)
         if tuple(weights[key].shape) != shape:

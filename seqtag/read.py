@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from seqtag import SeqtagError
-from seqtag.lines import LineReader
+from seqtag.errors import SeqtagError, UsageError
+from seqtag.lines import LineReader, open_lines
 
 CONLLU_FIELDS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
 TAG_COLUMNS = ("upos", "xpos", "feats")
@@ -407,3 +407,32 @@ def require_tags(sentences: Iterable[Sentence], name: str, column: str) -> list[
             name,
         )
     return corpus
+
+
+def read_labeled(
+    path: str,
+    column: Column | Columns,
+    encoding_errors: str,
+    input_format: str = "auto",
+    tag_column: int | None = None,
+):
+    """The tagged sentences of a training or gold file, and the format they were read in."""
+    lines = open_lines(path, encoding_errors)
+    if input_format == "auto":
+        input_format = detect_format(lines, need_tags=True)
+    if input_format == "conllu":
+        if tag_column is not None:
+            raise UsageError(
+                f"{lines.name} is CoNLL-U: choose its tags with --column, not --tag-column"
+            )
+        sentences, what = read_conllu(lines, column), f"column {column.spec}"
+    else:
+        if len(column.names) > 1:
+            raise SeqtagError(
+                f"several columns ({column.spec}) are read from CoNLL-U, and this is a "
+                f"{input_format} file with one tag field",
+                lines.name,
+            )
+        layout = COLUMN_LAYOUTS[input_format].with_tag_column(tag_column)
+        sentences, what = read_columns(lines, layout), "the tag field"
+    return require_tags(sentences, lines.name, what), input_format

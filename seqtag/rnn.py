@@ -13,8 +13,12 @@ decoding all take the mask).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
+
+from seqtag.architecture import Recurrent
 
 RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -35,15 +39,18 @@ def reverse(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 
 class BiRNN(nn.Module):
-    def __init__(self, rnn: str, input_dim: int, hidden: int, layers: int, dropout: float):
-        """``dropout`` applies between layers, as nn.LSTM's argument of the same name."""
+    def __init__(self, layers: Sequence[Recurrent], dropout: float):
+        """``layers``: the stacked layers (architecture.Architecture.sentence_layers);
+        ``dropout`` applies between them, as nn.LSTM's argument of the same name."""
         super().__init__()
-        rnn_class = RNN_CLASSES[rnn]
-        sizes = [input_dim] + [2 * hidden] * (layers - 1)
-        self.forward_layers = nn.ModuleList(rnn_class(n, hidden, batch_first=True) for n in sizes)
-        self.backward_layers = nn.ModuleList(rnn_class(n, hidden, batch_first=True) for n in sizes)
+
+        def one_way(layer: Recurrent) -> nn.Module:
+            return RNN_CLASSES[layer.kind](layer.input_dim, layer.hidden, batch_first=True)
+
+        self.forward_layers = nn.ModuleList(one_way(layer) for layer in layers)
+        self.backward_layers = nn.ModuleList(one_way(layer) for layer in layers)
         self.dropout = nn.Dropout(dropout)
-        self.output_dim = 2 * hidden
+        self.output_dim = 2 * layers[-1].hidden
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """x: (B, T, D) padded after each sentence's ``lengths`` -> (B, T, 2H)."""

@@ -1,11 +1,14 @@
 """Signals during training: SIGTERM ends a run as Ctrl-C does (the best model so far is saved),
 and while the model file is written both wait, so an interrupted run never leaves half a file
-or a traceback."""
+or a traceback. Outside the main thread (where Python allows no signal handlers) both context
+managers change nothing."""
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import threading
+from collections.abc import Callable
 
 
 class SignalRecord:
@@ -20,6 +23,9 @@ def signal_raises(signum: int, exception: type[BaseException]):
     """While inside, ``signum`` raises ``exception`` (and is recorded); the old handler is put
     back after, so a signal during the final save cannot interrupt it halfway."""
     record = SignalRecord()
+    if threading.current_thread() is not threading.main_thread():
+        yield record
+        return
 
     def handler(signum, _frame):
         record.fired, record.signum = True, signum
@@ -33,13 +39,16 @@ def signal_raises(signum: int, exception: type[BaseException]):
 
 
 @contextlib.contextmanager
-def signals_deferred(console, *signums: int):
-    """While inside, the signals are recorded (and said once), not acted on."""
+def signals_deferred(say: Callable[[str], None], *signums: int):
+    """While inside, the signals are recorded (and said once, through ``say``), not acted on."""
     record = SignalRecord()
+    if threading.current_thread() is not threading.main_thread():
+        yield record
+        return
 
     def handler(signum, _frame):
         if not record.fired:
-            console.print("Writing the model file first; it will not take long.")
+            say("Writing the model file first; it will not take long.")
         record.fired, record.signum = True, signum
 
     previous = {signum: signal.signal(signum, handler) for signum in signums}

@@ -44,7 +44,7 @@ class TagDictionary:
     tag_sets: tuple[tuple[int, ...], ...]  # sorted label ids, each set once
     forms: dict[str, int]  # form -> index into tag_sets
     # Lowercased form -> the tags of all its spellings in train, for forms not in ``forms``.
-    # Chosen on dev over exact forms alone (benchmarks/results/suite-s12-pos-small-tagdict).
+    # Chosen on dev over exact forms alone (benchmarks/results/pos-suite-ensemble-tagdict).
     # Empty in model files written before it, which then keep to exact forms as they did.
     lowercase: dict[str, int] = field(default_factory=dict)
 

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from seqtag import SeqtagError
 from seqtag.batch import IGNORE, Batch, Batcher, training_order
 from seqtag.config import FREQUENCY_BINS, ModelConfig, TrainConfig
-from seqtag.decode import predict
+from seqtag.errors import SeqtagError
 from seqtag.evaluate import accuracy, entity_f1
-from seqtag.model import Ensemble, Tagger
+from seqtag.model import Network, build_network
 from seqtag.read import Sentence
+from seqtag.torch_engine import predict
 from seqtag.vocab import UNK, Vocabularies
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class EpochReport:
 
 @dataclass
 class TrainResult:
-    model: Tagger
+    model: Network
     best_score: float
     best_epoch: int
     epochs: list[EpochReport] = field(default_factory=list)
@@ -160,7 +160,7 @@ def restored_member(
     device: torch.device,
 ) -> TrainResult:
     """The TrainResult of a finished member kept by ``finished_member``."""
-    model = build_model(config, vocabularies)
+    model = build_network(config, vocabularies)
     try:
         model.load_state_dict(state["best_model"], strict=True)
         result = TrainResult(
@@ -180,38 +180,6 @@ def member_seed(seed: int, member: int) -> int:
     """The seed of an ensemble's member: the run's own for the first (an ensemble of one is the
     plain model), far apart for the others, so the ensembles of seeds 1, 2, 3 share no member."""
     return seed + 1000 * member
-
-
-def build_model(config: ModelConfig, vocabularies: Vocabularies) -> Tagger | Ensemble:
-    """The untrained network of ``config``: a Tagger, or an Ensemble of config.ensemble."""
-    if config.ensemble > 1:
-        member = dataclasses.replace(config, ensemble=1)
-        return Ensemble([build_model(member, vocabularies) for _ in range(config.ensemble)])
-    allowed = None
-    if config.scheme is not None:
-        from seqtag.scheme import allowed_transitions
-
-        allowed = allowed_transitions(vocabularies.labels.to_list(), config.scheme)
-    n_pretrained = 0
-    if config.pretrained_dim:
-        if vocabularies.pretrained is None:
-            raise SeqtagError("the model wants pretrained vectors but has no words for them")
-        n_pretrained = len(vocabularies.pretrained)
-    n_affixes = 0
-    if config.affixes:
-        if vocabularies.affixes is None:
-            raise SeqtagError("the model wants affix embeddings but has no affix vocabulary")
-        n_affixes = len(vocabularies.affixes)
-    return Tagger(
-        config,
-        len(vocabularies.words),
-        len(vocabularies.chars),
-        len(vocabularies.labels),
-        allowed,
-        n_pretrained,
-        n_affixes,
-        [len(labels) for labels in vocabularies.more_labels],
-    )
 
 
 def fit(
@@ -244,7 +212,7 @@ def fit(
     torch.manual_seed(train_config.seed)
     order_rng = random.Random(train_config.seed)
     dropout_rng = torch.Generator().manual_seed(train_config.seed)
-    model = build_model(model_config, vocabularies)
+    model = build_network(model_config, vocabularies)
     if pretrained is not None:
         model.pretrained_vectors.copy_(torch.from_numpy(pretrained))
     model = model.to(device)

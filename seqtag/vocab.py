@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from seqtag.affixes import common_affixes
 from seqtag.config import PLAIN_INPUTS, ModelConfig
 from seqtag.read import TAG_SEPARATOR, split_tag
 
@@ -97,8 +98,6 @@ class Vocabularies:
         """The vocabularies of training sentences for a model configured as ``config`` (its
         word keys, with or without affixes; None: words as written, no affixes) that learns
         ``columns`` columns (tags of several are joined, see read.Columns)."""
-        from seqtag.affixes import affix_vocab
-
         config = config or PLAIN_INPUTS
         sentences = list(sentences)
         words = [word for sentence in sentences for word in sentence.words]
@@ -112,7 +111,7 @@ class Vocabularies:
             Vocab.build(word_keys(words, config.lowercase)),
             Vocab.build(char for word in words for char in word),
             labels[0],
-            affixes=affix_vocab(words, config.affixes) if config.affixes else None,
+            affixes=Vocab(common_affixes(words, config.affixes)) if config.affixes else None,
             more_labels=tuple(labels[1:]),
         )
 

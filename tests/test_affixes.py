@@ -13,13 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seqtag import modelfile
-from seqtag.affixes import affix_keys, affix_vocab
+from seqtag.affixes import affix_keys, common_affixes
 from seqtag.batch import Batcher
 from seqtag.cli import main
 from seqtag.config import ModelConfig
 from seqtag.lines import open_lines
 from seqtag.read import Column, Sentence, read_conllu
-from seqtag.vocab import UNK, Vocabularies
+from seqtag.vocab import UNK, Vocab, Vocabularies
 
 
 def test_keys_are_suffixes_then_prefixes_lowercased_and_named_by_slot():
@@ -41,7 +41,7 @@ def test_every_key_is_an_affix_of_the_lowercased_word(word, length):
 
 
 def test_the_vocabulary_keeps_affixes_shared_by_two_word_types():
-    vocab = affix_vocab(["walked", "talked", "Walked", "walked", "dog"], 2)
+    vocab = Vocab(common_affixes(["walked", "talked", "Walked", "walked", "dog"], 2))
     assert "s2:ed" in vocab and "s1:d" in vocab  # walked, talked
     assert "p2:wa" not in vocab  # walked and Walked are one type once lowercased
     assert "s2:og" not in vocab and "p1:d" not in vocab  # dog alone

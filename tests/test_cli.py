@@ -410,11 +410,11 @@ def test_signals_during_the_final_save_wait_for_the_model_file():
 
     from rich.console import Console
 
-    from seqtag.cli.signals import signals_deferred
+    from seqtag.signals import signals_deferred
 
     before = signal.getsignal(signal.SIGINT)
     said = io.StringIO()
-    with signals_deferred(Console(file=said), signal.SIGINT, signal.SIGTERM) as late:
+    with signals_deferred(Console(file=said).print, signal.SIGINT, signal.SIGTERM) as late:
         os.kill(os.getpid(), signal.SIGINT)
         os.kill(os.getpid(), signal.SIGTERM)
         still_here = True

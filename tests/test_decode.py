@@ -6,10 +6,10 @@ from conftest import DATA
 
 from seqtag.batch import Batcher
 from seqtag.config import ModelConfig
-from seqtag.decode import Predictor
 from seqtag.lines import open_lines
-from seqtag.model import Tagger
+from seqtag.model import Network, build_network
 from seqtag.read import Column, Sentence, read_conllu
+from seqtag.torch_engine import TorchEngine
 from seqtag.vocab import Vocabularies
 
 CPU = torch.device("cpu")
@@ -21,14 +21,13 @@ def corpus():
     return list(read_conllu(open_lines(path), Column.parse("upos")))[:80]
 
 
-def untrained(vocabularies: Vocabularies) -> Tagger:
+def untrained(vocabularies: Vocabularies) -> Network:
     torch.manual_seed(3)
     config = ModelConfig(layers=1, hidden=12, word_dim=10, char_dim=6, char_hidden=6, affixes=0)
-    sizes = len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels)
-    return Tagger(config, *sizes).eval()
+    return build_network(config, vocabularies).eval()
 
 
-def uncached_tags(model: Tagger, batcher: Batcher, sentences: list[Sentence]) -> list[list[str]]:
+def uncached_tags(model: Network, batcher: Batcher, sentences: list[Sentence]) -> list[list[str]]:
     labels = batcher.vocabularies.labels
     with torch.inference_mode():
         batch = batcher.batch(sentences)
@@ -41,7 +40,7 @@ def test_cached_predictions_match_the_model_across_calls_and_cache_resets(corpus
     vocabularies = Vocabularies.build(corpus)
     model = untrained(vocabularies)
     batcher = Batcher(vocabularies)
-    predict = Predictor(model, batcher, CPU, max_tokens=60)
+    predict = TorchEngine(model, batcher, CPU, max_tokens=60)
     predict.form_vectors.capacity = capacity
     unseen = [Sentence(["Zyzzyva", "blorped", "the", "qwxz", "."])]
     for chunk in (corpus[:40], corpus[40:], unseen, corpus[:10]):
@@ -53,7 +52,7 @@ def test_one_sentence_with_more_forms_than_the_cache_holds(corpus):
     vocabularies = Vocabularies.build(corpus)
     model = untrained(vocabularies)
     batcher = Batcher(vocabularies)
-    predict = Predictor(model, batcher, CPU)
+    predict = TorchEngine(model, batcher, CPU)
     predict.form_vectors.capacity = 5
     long = [Sentence([f"w{i}" for i in range(40)])]
     assert predict(long) == uncached_tags(model, batcher, long)
@@ -62,13 +61,10 @@ def test_one_sentence_with_more_forms_than_the_cache_holds(corpus):
 
 def test_a_model_without_characters_needs_no_cache(corpus):
     vocabularies = Vocabularies.build(corpus)
-    model = Tagger(
-        ModelConfig(layers=1, hidden=8, word_dim=6, char=False, affixes=0),
-        len(vocabularies.words),
-        len(vocabularies.chars),
-        len(vocabularies.labels),
+    model = build_network(
+        ModelConfig(layers=1, hidden=8, word_dim=6, char=False, affixes=0), vocabularies
     ).eval()
     batcher = Batcher(vocabularies)
-    predict = Predictor(model, batcher, CPU)
+    predict = TorchEngine(model, batcher, CPU)
     assert predict.form_vectors is None
     assert predict(corpus[:5]) == uncached_tags(model, batcher, corpus[:5])

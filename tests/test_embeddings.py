@@ -18,11 +18,11 @@ from seqtag import SeqtagError, modelfile
 from seqtag.batch import Batcher
 from seqtag.cli import main
 from seqtag.config import ModelConfig, TrainConfig
-from seqtag.decode import Predictor
 from seqtag.embeddings import lookup_key, read_vectors
-from seqtag.numpy_tagger import NumpyTagger
+from seqtag.model import build_network
+from seqtag.numpy_engine import NumpyEngine
 from seqtag.read import Sentence
-from seqtag.train import build_model
+from seqtag.torch_engine import TorchEngine
 from seqtag.vocab import Vocabularies
 
 TRAIN = DATA / "en_ewt-excerpt-train.conllu"
@@ -140,8 +140,8 @@ def test_a_word_known_only_from_the_vectors_is_used_when_tagging(embedded_model)
     row = loaded.vocabularies.pretrained.encode("zyzzyva")
     assert encoded.pretrained.tolist() == [[row, 1]]  # ... but it has its vector (via lowercase)
     sentences = [Sentence(["the", "zyzzyva", "Zyzzyva", "sat", "."]), Sentence(["to", "x"])]
-    expected = Predictor(loaded.model, batcher, torch.device("cpu"))(sentences)
-    assert NumpyTagger(modelfile.read_model(path), str(path))(sentences) == expected
+    expected = TorchEngine(loaded.model, batcher, torch.device("cpu"))(sentences)
+    assert NumpyEngine(modelfile.read_model(path), str(path))(sentences) == expected
 
 
 def test_the_vectors_change_the_scores_of_a_word_absent_from_train(tmp_path):
@@ -151,11 +151,11 @@ def test_the_vectors_change_the_scores_of_a_word_absent_from_train(tmp_path):
     config = ModelConfig(hidden=4, word_dim=3, char=False, pretrained_dim=2, affixes=0)
     vocabularies = plain.with_pretrained(["seen"])
     torch.manual_seed(0)
-    model = build_model(config, vocabularies)
+    model = build_network(config, vocabularies)
     model.pretrained_vectors.copy_(torch.tensor([[0, 0], [0, 0], [3.0, -2.0]]))
     path = tmp_path / "m.model"
     modelfile.save(path, model, vocabularies, "upos", TrainConfig(), {})
-    engine = NumpyTagger(modelfile.read_model(path))
+    engine = NumpyEngine(modelfile.read_model(path))
     scores, _ = engine.emissions([Sentence(["seen", "unseen"])])
     assert not np.allclose(scores[0, 0], scores[0, 1])
 
@@ -204,15 +204,15 @@ def test_an_ensemble_stores_its_members_vectors_once(tmp_path):
     copies named under "shared"), and both engines see it in every member."""
     from safetensors import safe_open
 
-    from seqtag.numpy_tagger import numpy_predictor
+    from seqtag.numpy_engine import numpy_engine
 
     sentences = [Sentence(["the", "cat", "sat"], ["DET", "NOUN", "VERB"])]
     config = ModelConfig(hidden=4, word_dim=3, char=False, pretrained_dim=200, affixes=0)
     vocabularies = Vocabularies.build(sentences).with_pretrained([f"w{i}" for i in range(500)])
     torch.manual_seed(0)
     table = torch.randn(len(vocabularies.pretrained), 200)
-    single = build_model(config, vocabularies)
-    ensemble = build_model(dataclasses.replace(config, ensemble=3), vocabularies)
+    single = build_network(config, vocabularies)
+    ensemble = build_network(dataclasses.replace(config, ensemble=3), vocabularies)
     for model in (single, *ensemble.members):
         model.pretrained_vectors.copy_(table)
     one, three = tmp_path / "one.model", tmp_path / "three.model"
@@ -230,11 +230,11 @@ def test_an_ensemble_stores_its_members_vectors_once(tmp_path):
     loaded = modelfile.load(three)
     for member in loaded.model.members:
         assert torch.equal(member.pretrained_vectors, table)
-    engine = numpy_predictor(modelfile.read_model(three))
+    engine = numpy_engine(modelfile.read_model(three))
     assert engine.members[1].pretrained is engine.members[0].pretrained  # one array in memory
     words = [Sentence(["the", "w3", "w499", "dog"])]
     batcher = Batcher(loaded.vocabularies, loaded.model.config)
-    assert engine(words) == Predictor(loaded.model, batcher, torch.device("cpu"))(words)
+    assert engine(words) == TorchEngine(loaded.model, batcher, torch.device("cpu"))(words)
 
 
 def test_a_model_file_missing_its_shared_table_is_damaged(tmp_path):
@@ -246,7 +246,9 @@ def test_a_model_file_missing_its_shared_table_is_damaged(tmp_path):
     vocabularies = Vocabularies.build(sentences).with_pretrained([f"w{i}" for i in range(300)])
     assert len(vocabularies.pretrained) * 256 >= modelfile.DEDUPLICATE_FROM
     path = tmp_path / "e.model"
-    modelfile.save(path, build_model(config, vocabularies), vocabularies, "upos", TrainConfig(), {})
+    modelfile.save(
+        path, build_network(config, vocabularies), vocabularies, "upos", TrainConfig(), {}
+    )
     from safetensors import safe_open
     from safetensors.numpy import load_file, save_file
 

@@ -17,11 +17,12 @@ from seqtag.batch import Batcher
 from seqtag.cli import main
 from seqtag.config import ModelConfig, TrainConfig
 from seqtag.crf import viterbi
-from seqtag.decode import Predictor, load_predictor
+from seqtag.engine import load_tagger
 from seqtag.lines import open_lines
-from seqtag.model import Ensemble
+from seqtag.model import Ensemble, build_network
 from seqtag.read import Column, Sentence, read_conllu
-from seqtag.train import build_model, member_seed
+from seqtag.torch_engine import TorchEngine
+from seqtag.train import member_seed
 from seqtag.vocab import Vocab, Vocabularies
 
 TRAIN, DEV = DATA / "en_ewt-excerpt-train.conllu", DATA / "en_ewt-excerpt-dev.conllu"
@@ -55,7 +56,7 @@ def random_ensemble(vocabularies, **changes) -> Ensemble:
         **changes,
     )  # fmt: skip
     torch.manual_seed(0)
-    model = build_model(config, vocabularies)
+    model = build_network(config, vocabularies)
     with torch.no_grad():  # larger than the initial weights, so the members disagree
         for parameter in model.parameters():
             parameter.mul_(4.0)
@@ -110,11 +111,11 @@ def test_both_engines_tag_an_ensemble_alike(corpus, tmp_path, columns, labels, c
     modelfile.save(path, model, vocabularies, column, TrainConfig(), {})
     loaded = modelfile.load(path)
     assert isinstance(loaded.model, Ensemble)
-    expected = Predictor(loaded.model, Batcher(vocabularies, loaded.model.config), CPU)(corpus)
-    _, tag = load_predictor(path, device="cpu")
+    expected = TorchEngine(loaded.model, Batcher(vocabularies, loaded.model.config), CPU)(corpus)
+    tag = load_tagger(path, device="cpu")
     assert tag(corpus) == expected
     assert tag(corpus[::-1]) == expected[::-1]
-    single = Predictor(loaded.model.members[0], Batcher(vocabularies, loaded.model.config), CPU)
+    single = TorchEngine(loaded.model.members[0], Batcher(vocabularies, loaded.model.config), CPU)
     assert single(corpus) != expected  # the members disagree, so averaging is tested
 
 

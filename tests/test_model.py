@@ -9,10 +9,11 @@ from conftest import DATA
 from seqtag import modelfile
 from seqtag.batch import IGNORE, Batcher
 from seqtag.config import FREQUENCY_BINS, ModelConfig, TrainConfig
-from seqtag.decode import load_predictor, predict
+from seqtag.engine import load_tagger
 from seqtag.lines import open_lines
-from seqtag.model import Tagger
+from seqtag.model import build_network
 from seqtag.read import Column, Sentence, read_conllu
+from seqtag.torch_engine import predict
 from seqtag.train import fit, frequency_bin_table, split_dev
 from seqtag.vocab import PAD, UNK, Vocabularies
 
@@ -36,12 +37,7 @@ def tiny_config(**changes) -> ModelConfig:
 @pytest.mark.parametrize("char", [True, False])
 def test_forward_shapes_loss_and_decode(corpus, rnn, char):
     vocabularies = Vocabularies.build(corpus)
-    model = Tagger(
-        tiny_config(rnn=rnn, char=char, layers=2),
-        len(vocabularies.words),
-        len(vocabularies.chars),
-        len(vocabularies.labels),
-    )
+    model = build_network(tiny_config(rnn=rnn, char=char, layers=2), vocabularies)
     batch = Batcher(vocabularies).batch(corpus[:5], with_tags=True)
     emissions = model(batch)
     B, T = batch.words.shape
@@ -173,15 +169,14 @@ def test_the_frequency_loss_adds_to_the_tagging_loss_and_trains_its_head(corpus)
     vocabularies = Vocabularies.build(corpus)
     batch = Batcher(vocabularies).batch(corpus[:5], with_tags=True)
     bins = frequency_bin_table(corpus, Batcher(vocabularies))[batch.words]
-    sizes = len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels)
     torch.manual_seed(0)
-    plain = Tagger(tiny_config(dropout=0.0), *sizes)
+    plain = build_network(tiny_config(dropout=0.0), vocabularies)
     assert plain.frequency_head is None
     assert plain.training_loss(batch).item() == pytest.approx(
         plain.loss(plain(batch), batch).item()
     )
     torch.manual_seed(0)
-    model = Tagger(tiny_config(dropout=0.0, frequency_loss=0.5), *sizes)
+    model = build_network(tiny_config(dropout=0.0, frequency_loss=0.5), vocabularies)
     tagging = model.loss(model(batch), batch)
     auxiliary = torch.nn.functional.cross_entropy(
         model.frequency_head(model.encode(batch)).flatten(0, 1), bins.flatten(), ignore_index=IGNORE
@@ -200,14 +195,13 @@ def test_a_model_trained_with_the_frequency_loss_tags_alike_in_both_engines(corp
     path = tmp_path / "f.model"
     modelfile.save(path, result.model, vocabularies, "upos", TrainConfig(), {})
     expected = predict(result.model, Batcher(vocabularies, config), dev, CPU)
-    _, tag = load_predictor(path, device="cpu")  # the numpy engine, which has no use for the head
+    tag = load_tagger(path, device="cpu")  # the numpy engine, which has no use for the head
     assert tag(dev) == expected
 
 
 def test_embedding_dropout_zeroes_whole_word_vectors_in_training_only(corpus, monkeypatch):
     vocabularies = Vocabularies.build(corpus)
-    sizes = len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels)
-    model = Tagger(tiny_config(dropout=0.0, embedding_dropout=0.5), *sizes)
+    model = build_network(tiny_config(dropout=0.0, embedding_dropout=0.5), vocabularies)
     batch = Batcher(vocabularies).batch(corpus[:8], with_tags=True)
     seen = []
     monkeypatch.setattr(model.rnn, "forward", lambda x, lengths: seen.append(x) or x)
@@ -230,9 +224,8 @@ def test_embedding_dropout_zeroes_whole_word_vectors_in_training_only(corpus, mo
 def test_label_smoothing_aims_at_a_mixture_of_gold_and_uniform(corpus):
     vocabularies = Vocabularies.build(corpus)
     batch = Batcher(vocabularies).batch(corpus[:5], with_tags=True)
-    sizes = len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels)
     torch.manual_seed(0)
-    model = Tagger(tiny_config(dropout=0.0, label_smoothing=0.2), *sizes)
+    model = build_network(tiny_config(dropout=0.0, label_smoothing=0.2), vocabularies)
     scores = model(batch)[batch.mask]  # (tokens, K)
     gold = batch.tags[batch.mask]
     log_probabilities = scores.log_softmax(dim=-1)
@@ -255,9 +248,10 @@ def test_adversarial_training_adds_the_loss_of_inputs_moved_uphill_by_a_share_of
     """Per sentence the move is `adversarial` times the length of its real tokens' input
     vectors, padding is not moved, and the moved inputs' loss is the higher one."""
     vocabularies = Vocabularies.build(corpus)
-    sizes = len(vocabularies.words), len(vocabularies.chars), len(vocabularies.labels)
     torch.manual_seed(0)
-    model = Tagger(tiny_config(dropout=0.0, adversarial=0.05, label_smoothing=0.0), *sizes)
+    model = build_network(
+        tiny_config(dropout=0.0, adversarial=0.05, label_smoothing=0.0), vocabularies
+    )
     batch = Batcher(vocabularies).batch(corpus[:6], with_tags=True)
     assert batch.mask.sum(dim=1).min() < batch.mask.size(1)  # some sentences have padding
     seen = []
@@ -283,6 +277,6 @@ def test_adversarial_training_adds_the_loss_of_inputs_moved_uphill_by_a_share_of
     assert model.word_embed.weight.grad.abs().sum() > 0
 
     seen.clear()
-    off = Tagger(tiny_config(dropout=0.0, label_smoothing=0.0), *sizes)
+    off = build_network(tiny_config(dropout=0.0, label_smoothing=0.0), vocabularies)
     off.load_state_dict(model.state_dict())
     torch.testing.assert_close(off.training_loss(batch), clean_loss)  # off: the clean loss alone

@@ -120,10 +120,10 @@ def test_a_file_from_before_later_options_loads_with_them_off(tmp_path):
 
     from seqtag.cli import main
     from seqtag.config import ADDED_LATER
-    from seqtag.decode import Predictor
     from seqtag.lines import open_lines
-    from seqtag.numpy_tagger import NumpyTagger
+    from seqtag.numpy_engine import NumpyEngine
     from seqtag.read import Column, read_conllu
+    from seqtag.torch_engine import TorchEngine
 
     trained = tmp_path / "now.model"
     args = ["train", str(DATA / "en_ewt-excerpt-dev.conllu"), "-o", str(trained), *TINY_OPTIONS]
@@ -143,11 +143,13 @@ def test_a_file_from_before_later_options_loads_with_them_off(tmp_path):
     sentences = list(
         read_conllu(open_lines(str(DATA / "en_ewt-excerpt-test.conllu")), Column.parse("upos"))
     )[:20]
-    expected = NumpyTagger(modelfile.read_model(trained))(sentences)
-    assert NumpyTagger(modelfile.read_model(old))(sentences) == expected
+    expected = NumpyEngine(modelfile.read_model(trained))(sentences)
+    assert NumpyEngine(modelfile.read_model(old))(sentences) == expected
     from seqtag.batch import Batcher
 
-    torch_engine = Predictor(loaded.model, Batcher(loaded.vocabularies, loaded.model_config), "cpu")
+    torch_engine = TorchEngine(
+        loaded.model, Batcher(loaded.vocabularies, loaded.model_config), "cpu"
+    )
     assert torch_engine(sentences) == expected
     described = CliRunner().invoke(main, ["info", "-m", str(old), "--json"])
     assert described.exit_code == 0, described.output
@@ -156,12 +158,12 @@ def test_a_file_from_before_later_options_loads_with_them_off(tmp_path):
 
 
 def test_a_config_that_wants_weights_the_file_lacks_is_a_clear_error(tmp_path, tiny_model):
-    from seqtag.numpy_tagger import NumpyTagger
+    from seqtag.numpy_engine import NumpyEngine
 
     broken = tmp_path / "broken.model"
     _rewrite_metadata(tiny_model, broken, lambda m, t: m["vocabularies"].pop("affixes"))
     with pytest.raises(SeqtagError, match="damaged seqtag model file"):
-        NumpyTagger(modelfile.read_model(broken), str(broken))
+        NumpyEngine(modelfile.read_model(broken), str(broken))
 
 
 def test_equal_large_tensors_map_to_the_first_and_small_or_different_ones_stay_apart():

@@ -18,12 +18,12 @@ from seqtag import SeqtagError, Tagger, modelfile
 from seqtag.batch import IGNORE, Batcher
 from seqtag.cli import main
 from seqtag.config import ModelConfig, TrainConfig
-from seqtag.decode import Predictor
 from seqtag.lines import LineReader, open_lines
-from seqtag.numpy_tagger import NumpyTagger
+from seqtag.model import build_network
+from seqtag.numpy_engine import NumpyEngine
 from seqtag.read import TAG_SEPARATOR, Column, Columns, Sentence, read_conllu
 from seqtag.scheme import allowed_transitions
-from seqtag.train import build_model
+from seqtag.torch_engine import TorchEngine
 from seqtag.vocab import Vocabularies
 
 TRAIN, DEV = DATA / "en_ewt-excerpt-train.conllu", DATA / "en_ewt-excerpt-dev.conllu"
@@ -107,7 +107,7 @@ def test_the_loss_is_the_sum_of_one_cross_entropy_per_column(corpus):
     config = ModelConfig(hidden=8, char_hidden=5, dropout=0.0)
     vocabularies = Vocabularies.build(corpus, config, columns=3)
     torch.manual_seed(0)
-    model = build_model(config, vocabularies)
+    model = build_network(config, vocabularies)
     batch = Batcher(vocabularies, config).batch(corpus[:4], with_tags=True)
     emissions = model(batch)
     sizes = [len(labels) for labels in vocabularies.label_sets]
@@ -130,21 +130,22 @@ def test_the_loss_is_the_sum_of_one_cross_entropy_per_column(corpus):
 def test_a_crf_or_a_scheme_needs_a_single_column(corpus):
     vocabularies = Vocabularies.build(corpus, ModelConfig(), columns=3)
     with pytest.raises(SeqtagError, match="one column"):
-        build_model(ModelConfig(hidden=8, crf=True), vocabularies)
+        build_network(ModelConfig(hidden=8, crf=True), vocabularies)
     vocabularies = dataclasses.replace(vocabularies, labels=Vocabularies.build(corpus).labels)
     labels = ["O", "B-X", "I-X"]
     with pytest.raises(SeqtagError, match="one column"):
-        from seqtag.model import Tagger as Network
+        from seqtag.architecture import Architecture, Sizes
+        from seqtag.model import Network
 
         config = ModelConfig(hidden=8, affixes=0)
-        Network(config, 10, 10, 3, allowed_transitions(labels, "iob2"), 0, 0, [4])
+        Network(Architecture(config, Sizes(10, 10, (3, 4))), allowed_transitions(labels, "iob2"))
 
 
 def test_both_engines_tag_several_columns_alike(corpus, tmp_path):
     config = ModelConfig(hidden=10, word_dim=8, char_hidden=6, char_dim=5)  # affixes too
     vocabularies = Vocabularies.build(corpus, config, columns=3)
     torch.manual_seed(1)
-    model = build_model(config, vocabularies)
+    model = build_network(config, vocabularies)
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.mul_(3.0)
@@ -152,8 +153,8 @@ def test_both_engines_tag_several_columns_alike(corpus, tmp_path):
     modelfile.save(path, model, vocabularies, "upos,xpos,feats", TrainConfig(), {})
     loaded = modelfile.load(path)
     plain = [Sentence(s.words) for s in corpus] + [Sentence(["Zyzzyva", ""]), Sentence([])]
-    expected = Predictor(loaded.model, Batcher(loaded.vocabularies, config), CPU)(plain)
-    assert NumpyTagger(modelfile.read_model(path))(plain) == expected
+    expected = TorchEngine(loaded.model, Batcher(loaded.vocabularies, config), CPU)(plain)
+    assert NumpyEngine(modelfile.read_model(path))(plain) == expected
     assert all(tag.count(TAG_SEPARATOR) == 2 for tags in expected for tag in tags)
 
 

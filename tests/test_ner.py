@@ -15,9 +15,9 @@ from seqtag import modelfile
 from seqtag.batch import Batcher
 from seqtag.cli import main
 from seqtag.config import ModelConfig, TrainConfig
-from seqtag.decode import predict
 from seqtag.read import Sentence
 from seqtag.scheme import encode, invalid_positions, spans
+from seqtag.torch_engine import predict
 from seqtag.train import fit
 from seqtag.vocab import Vocabularies
 

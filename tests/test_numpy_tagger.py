@@ -18,12 +18,13 @@ from seqtag.batch import Batcher
 from seqtag.config import ModelConfig, TrainConfig
 from seqtag.crf import penalties as torch_penalties
 from seqtag.crf import viterbi as torch_viterbi
-from seqtag.decode import Predictor, load_predictor
+from seqtag.engine import load_tagger
 from seqtag.lines import open_lines
-from seqtag.numpy_tagger import NumpyTagger, penalties, viterbi
+from seqtag.model import build_network
+from seqtag.numpy_engine import NumpyEngine, penalties, viterbi
 from seqtag.read import Column, Sentence, read_conllu
 from seqtag.scheme import allowed_transitions
-from seqtag.train import build_model
+from seqtag.torch_engine import TorchEngine
 from seqtag.vocab import Vocab, Vocabularies
 
 CPU = torch.device("cpu")
@@ -50,7 +51,7 @@ def make_model(path, corpus, config: ModelConfig, labels: list[str] | None, seed
     if labels is not None:
         vocabularies = dataclasses.replace(vocabularies, labels=Vocab(labels, False))
     torch.manual_seed(seed)
-    model = build_model(config, vocabularies)
+    model = build_network(config, vocabularies)
     with torch.no_grad():  # larger than the initial weights, so the scores spread out
         for parameter in model.parameters():
             parameter.mul_(3.0)
@@ -95,9 +96,9 @@ def test_the_engines_agree_with_affix_embeddings(tmp_path, corpus, rnn, char, ou
 
 def assert_engines_agree(path, corpus: list[Sentence]) -> None:
     loaded = modelfile.load(path)
-    engine = NumpyTagger(modelfile.read_model(path), str(path), max_tokens=90)
+    engine = NumpyEngine(modelfile.read_model(path), str(path), max_tokens=90)
     batcher = Batcher(loaded.vocabularies, loaded.model.config)
-    expected = Predictor(loaded.model, batcher, CPU, max_tokens=90)(corpus)
+    expected = TorchEngine(loaded.model, batcher, CPU, max_tokens=90)(corpus)
     assert engine(corpus) == expected
     assert engine(corpus[::-1]) == expected[::-1]  # another batching, a warm cache
 
@@ -114,9 +115,9 @@ def assert_engines_agree(path, corpus: list[Sentence]) -> None:
 @pytest.mark.parametrize("capacity", [1, 5, 30_000])
 def test_the_form_cache_never_changes_the_tags(tmp_path, corpus, capacity):
     path = make_model(tmp_path / "m.model", corpus, ModelConfig(hidden=8, char_hidden=5), None, 1)
-    fresh = NumpyTagger(modelfile.read_model(path))
+    fresh = NumpyEngine(modelfile.read_model(path))
     expected = fresh(corpus)
-    engine = NumpyTagger(modelfile.read_model(path))
+    engine = NumpyEngine(modelfile.read_model(path))
     engine.form_vectors.capacity = capacity
     for chunk in (corpus[:30], corpus[30:], corpus[:7]):
         start = corpus.index(chunk[0])
@@ -146,11 +147,11 @@ def test_a_damaged_model_file_is_refused_with_its_name(tmp_path, corpus):
     arrays = modelfile.read_model(path)
     del arrays.weights["output.bias"]
     with pytest.raises(SeqtagError, match=r"m.model.*weight output.bias missing"):
-        NumpyTagger(arrays, str(path))
+        NumpyEngine(arrays, str(path))
     arrays = modelfile.read_model(path)
     arrays.weights["word_embed.weight"] = arrays.weights["word_embed.weight"][:-1]
     with pytest.raises(SeqtagError, match=r"weight word_embed.weight has shape"):
-        NumpyTagger(arrays, str(path))
+        NumpyEngine(arrays, str(path))
 
 
 def test_tag_on_the_cpu_never_imports_torch(tiny_model, tmp_path):
@@ -192,8 +193,8 @@ def test_a_model_file_of_seqtag_0_1_0_tags_the_same(tmp_path, corpus):
     assert "rnn.weight_hh_l0_reverse" in old_names
     old = tmp_path / "old.model"
     save_file(old_names, str(old), metadata=header)
-    expected = NumpyTagger(modelfile.read_model(path))(corpus)
-    assert NumpyTagger(modelfile.read_model(old))(corpus) == expected
+    expected = NumpyEngine(modelfile.read_model(path))(corpus)
+    assert NumpyEngine(modelfile.read_model(old))(corpus) == expected
 
 
 def test_a_truncated_model_file_is_refused_without_torch(tmp_path, corpus):
@@ -201,7 +202,7 @@ def test_a_truncated_model_file_is_refused_without_torch(tmp_path, corpus):
     cut = tmp_path / "cut.model"
     cut.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(SeqtagError, match="cut.model"):
-        load_predictor(cut, device="cpu")
+        load_tagger(cut, device="cpu")
 
 
 def test_the_python_api_on_the_cpu_never_imports_torch(tiny_model):

@@ -3,6 +3,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqtag.architecture import Recurrent
 from seqtag.modelfile import from_bidirectional_names
 from seqtag.rnn import BiRNN, reversal_index, reverse
 
@@ -20,7 +21,8 @@ def test_birnn_computes_what_a_packed_bidirectional_rnn_computes(kind):
     reference = {"lstm": nn.LSTM, "gru": nn.GRU}[kind](
         6, 5, num_layers=2, batch_first=True, bidirectional=True
     )
-    ours = BiRNN(kind, 6, 5, layers=2, dropout=0.5)
+    layers = [Recurrent(kind, 6, 5, ("", ""), ("", "")), Recurrent(kind, 10, 5, ("", ""), ("", ""))]
+    ours = BiRNN(layers, dropout=0.5)
     renamed = from_bidirectional_names(
         {f"rnn.{k}": v for k, v in reference.state_dict().items()}, "rnn"
     )

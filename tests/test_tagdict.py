@@ -18,12 +18,13 @@ from seqtag import Tagger, modelfile
 from seqtag.batch import Batcher
 from seqtag.cli import main
 from seqtag.config import ModelConfig, TrainConfig
-from seqtag.decode import Predictor, load_predictor
+from seqtag.engine import load_tagger
 from seqtag.lines import open_lines
-from seqtag.numpy_tagger import numpy_predictor
+from seqtag.model import build_network
+from seqtag.numpy_engine import numpy_engine
 from seqtag.read import Column, Sentence, read_conllu
 from seqtag.tagdict import RULED_OUT, TagDictionary
-from seqtag.train import build_model
+from seqtag.torch_engine import TorchEngine
 from seqtag.vocab import Vocab, Vocabularies
 
 CPU = torch.device("cpu")
@@ -146,7 +147,7 @@ def test_a_damaged_dictionary_in_a_model_file_is_reported_as_damage(tmp_path):
         tag_dictionary=dataclasses.replace(vocabularies.tag_dictionary, forms={"the": 99}),
     )
     path = tmp_path / "broken.model"
-    modelfile.save(path, build_model(config, vocabularies), broken, "upos", TrainConfig(), {})
+    modelfile.save(path, build_network(config, vocabularies), broken, "upos", TrainConfig(), {})
     result = CliRunner().invoke(main, ["tag", "-m", str(path)], input="the run\n")
     assert result.exit_code == 1
     assert "damaged seqtag model file" in result.stderr and "points at no tag set" in result.stderr
@@ -170,10 +171,12 @@ def test_both_engines_keep_to_the_dictionary_and_agree(tmp_path, excerpt, ensemb
     vocabularies = Vocabularies.build(train, config).with_tag_dictionary(train)
     torch.manual_seed(3)
     path = tmp_path / "random.model"
-    modelfile.save(path, build_model(config, vocabularies), vocabularies, "upos", TrainConfig(), {})
+    modelfile.save(
+        path, build_network(config, vocabularies), vocabularies, "upos", TrainConfig(), {}
+    )
 
-    _, with_dictionary = load_predictor(path, "cpu")
-    _, without = load_predictor(path, "cpu", tag_dictionary=False)
+    with_dictionary = load_tagger(path, "cpu")
+    without = load_tagger(path, "cpu", tag_dictionary=False)
     constrained, free = with_dictionary(tagged), without(tagged)
     seen: dict[str, set[str]] = {}
     seen_lowercased: dict[str, set[str]] = {}
@@ -197,8 +200,8 @@ def test_both_engines_keep_to_the_dictionary_and_agree(tmp_path, excerpt, ensemb
 
     loaded = modelfile.load(path)
     batcher = Batcher(loaded.vocabularies, loaded.model.config)
-    assert Predictor(loaded.model, batcher, CPU)(tagged) == constrained
-    assert numpy_predictor(modelfile.read_model(path))(tagged) == constrained
+    assert TorchEngine(loaded.model, batcher, CPU)(tagged) == constrained
+    assert numpy_engine(modelfile.read_model(path))(tagged) == constrained
     words = [s.words for s in tagged]
     assert Tagger.load(path, "cpu").tag(words) == constrained  # the Python API alike
     assert Tagger.load(path, "cpu", tag_dictionary=False).tag(words) == free
@@ -292,33 +295,35 @@ def test_auto_leaves_out_a_dictionary_that_changes_nothing_on_dev(tmp_path):
 def test_auto_leaves_out_a_dictionary_that_scores_lower_on_dev(monkeypatch):
     """The decision itself, on dev tags made up for it: lower with the dictionary, left out;
     "on" keeps it anyway. The saved dev score is always that of what is saved."""
-    import io
+    import seqtag.run
+    from seqtag.run import Silent, settle_tag_dictionary
 
-    from rich.console import Console
+    class Said(Silent):
+        def __init__(self):
+            self.lines = []
 
-    import seqtag.decode
-    from seqtag.cli.train import _settle_tag_dictionary
+        def say(self, message: str) -> None:
+            self.lines.append(message)
 
     dev = [Sentence(["the", "run"], ["DET", "VERB"])]
 
     def predict(model, batcher, sentences, target):  # half right with a dictionary
         return [["DET", "NOUN"]] if batcher.vocabularies.tag_dictionary else [["DET", "VERB"]]
 
-    monkeypatch.setattr(seqtag.decode, "predict", predict)
+    monkeypatch.setattr(seqtag.run, "predict", predict)
     vocabularies, config = Vocabularies.build(TRAIN), ModelConfig(affixes=0)
-    out = io.StringIO()
-    console = Console(file=out, width=200)
-    left, score, both = _settle_tag_dictionary(
-        "auto", None, config, vocabularies, (TRAIN, dev, 1.0), CPU, console
+    said = Said()
+    left, score, both = settle_tag_dictionary(
+        "auto", None, config, vocabularies, (TRAIN, dev, 1.0), CPU, said
     )
     assert left.tag_dictionary is None and score == 1.0 and both == {"with": 0.5, "without": 1.0}
-    assert "dev accuracy 0.5000 with it, 1.0000 without: left out" in out.getvalue()
-    kept, score, _ = _settle_tag_dictionary(
-        "on", None, config, vocabularies, (TRAIN, dev, 1.0), CPU, console
+    assert "dev accuracy 0.5000 with it, 1.0000 without: left out" in said.lines[0]
+    kept, score, _ = settle_tag_dictionary(
+        "on", None, config, vocabularies, (TRAIN, dev, 1.0), CPU, said
     )
     assert len(kept.tag_dictionary) == 5 and score == 0.5
-    off, score, both = _settle_tag_dictionary(
-        "off", None, config, vocabularies, (TRAIN, dev, 1.0), CPU, console
+    off, score, both = settle_tag_dictionary(
+        "off", None, config, vocabularies, (TRAIN, dev, 1.0), CPU, said
     )
     assert off is vocabularies and score == 1.0 and both is None
 

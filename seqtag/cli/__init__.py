@@ -15,8 +15,9 @@ import sys
 
 import click
 
-from seqtag import SeqtagError, __version__
 from seqtag.cli import evaluate, info, tag, train
+from seqtag.errors import SeqtagError
+from seqtag.version import __version__
 
 
 class SeqtagGroup(click.Group):

@@ -1,26 +1,19 @@
-"""What several commands share: the stderr console, device and threads, reading tagged files,
-the --config callback and the click options that train, eval and tag have alike.
+"""What several commands share: the stderr console, device and threads, the --config callback and the click options that train, eval and tag have alike.
 
 torch is imported only inside the functions that need it, so importing this module stays cheap.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import click
 
-from seqtag import SeqtagError
 from seqtag.config import load_toml
-from seqtag.lines import ENCODING_ERRORS, open_lines
-from seqtag.read import (
-    COLUMN_LAYOUTS,
-    FILE_FORMATS,
-    Column,
-    Columns,
-    detect_format,
-    read_columns,
-    read_conllu,
-    require_tags,
-)
+from seqtag.errors import UsageError
+from seqtag.lines import ENCODING_ERRORS
+from seqtag.read import FILE_FORMATS
 
 INPUT_FORMATS = ("raw", "tokenized", *FILE_FORMATS)  # what `tag` reads
 LABELED_FORMATS = ("auto", *FILE_FORMATS)  # what `train` and `eval` read
@@ -77,35 +70,6 @@ def encoding_errors_option(help: str | None = None):
     )
 
 
-def read_labeled(
-    path: str,
-    column: Column | Columns,
-    encoding_errors: str,
-    input_format: str = "auto",
-    tag_column: int | None = None,
-):
-    """The tagged sentences of a training or gold file, and the format they were read in."""
-    lines = open_lines(path, encoding_errors)
-    if input_format == "auto":
-        input_format = detect_format(lines, need_tags=True)
-    if input_format == "conllu":
-        if tag_column is not None:
-            raise click.UsageError(
-                f"{lines.name} is CoNLL-U: choose its tags with --column, not --tag-column"
-            )
-        sentences, what = read_conllu(lines, column), f"column {column.spec}"
-    else:
-        if len(column.names) > 1:
-            raise SeqtagError(
-                f"several columns ({column.spec}) are read from CoNLL-U, and this is a "
-                f"{input_format} file with one tag field",
-                lines.name,
-            )
-        layout = COLUMN_LAYOUTS[input_format].with_tag_column(tag_column)
-        sentences, what = read_columns(lines, layout), "the tag field"
-    return require_tags(sentences, lines.name, what), input_format
-
-
 def model_option(help: str, required: bool = True):
     """-m/--model FILE, the model file a command reads."""
     return click.option(
@@ -148,6 +112,15 @@ def load_config(ctx: click.Context, _param: click.Parameter, value: str | None):
         valid = [p.name for p in ctx.command.params if p.name not in ("config", "train_file")]
         ctx.default_map = {**(ctx.default_map or {}), **load_toml(value, valid)}
     return value
+
+
+@contextlib.contextmanager
+def usage_errors() -> Iterator[None]:
+    """Library usage errors (options that do not go together) as click's, exit status 2."""
+    try:
+        yield
+    except UsageError as error:
+        raise click.UsageError(error.message) from None
 
 
 def format_seconds(seconds: float) -> str:

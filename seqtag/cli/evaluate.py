@@ -14,11 +14,10 @@ from seqtag.cli.common import (
     input_format_option,
     model_option,
     no_tag_dictionary_option,
-    read_labeled,
     tag_column_option,
     threads_option,
 )
-from seqtag.read import Column
+from seqtag.read import Column, read_labeled
 
 
 @click.command("eval")
@@ -90,23 +89,21 @@ def evaluate(
     if train_file and not pred_file:
         raise click.UsageError("--train goes with --pred; a model knows its own training words")
     if model_file:
-        from seqtag.decode import load_predictor
+        from seqtag.engine import load_tagger
 
-        loaded, predict = load_predictor(
-            model_file, device, threads, tag_dictionary=not without_tag_dictionary
-        )
-        if column is not None and column != loaded.column:
+        tagger = load_tagger(model_file, device, threads, tag_dictionary=not without_tag_dictionary)
+        if column is not None and column != tagger.column:
             raise click.UsageError(
-                f"the model tags column {loaded.column}; --column {column} would score it "
+                f"the model tags column {tagger.column}; --column {column} would score it "
                 "against another column (drop --column, or use --pred)"
             )
-        parsed_column = Column.parse(loaded.column)
+        parsed_column = Column.parse(tagger.column)
         gold, gold_format = read(gold_file)
-        predicted = predict(gold)
+        predicted = tagger(gold)
         # Known: has its own word embedding (the lowercased form's, for a --lowercase model).
-        word_vocab, lowercase = loaded.vocabularies.words, loaded.model_config.lowercase
+        word_vocab, lowercase = tagger.vocabularies.words, tagger.model_config.lowercase
         is_known = lambda word: (word.lower() if lowercase else word) in word_vocab  # noqa: E731
-        known_labels = [labels.to_list() for labels in loaded.vocabularies.label_sets]
+        known_labels = [labels.to_list() for labels in tagger.vocabularies.label_sets]
     else:
         parsed_column = Column.parse(column or "upos")
         gold, gold_format = read(gold_file)

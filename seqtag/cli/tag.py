@@ -19,14 +19,9 @@ from seqtag.cli.common import (
     tag_column_option,
     threads_option,
 )
-from seqtag.lines import open_lines
+from seqtag.lines import TAG_CHUNK_SENTENCES, open_lines
 from seqtag.read import COLUMN_LAYOUTS, Column, read_columns, read_conllu, read_tokenized
 from seqtag.write import OUTPUT_FORMATS
-
-# Sentences tagged together when input arrives faster than we tag. Large, because a chunk is
-# sorted by length before batching: with 256, batches held 49% padding on en_ewt, with 4096
-# 6% (tagging 25% faster). Slow input never waits for a chunk to fill.
-TAG_CHUNK_SENTENCES = 4096
 
 
 class Terminated(Exception):
@@ -119,14 +114,12 @@ def tag(
       seqtag tag -m upos.model -i conllu test.conllu > tagged.conllu
       seqtag tag -m ner.model -i columns test.txt > tagged.txt
     """
-    from seqtag.decode import load_predictor
+    from seqtag.engine import load_tagger
     from seqtag.tokenize import split_sentences
     from seqtag.write import write_sentence
 
-    loaded, predict = load_predictor(
-        model_file, device, threads, tag_dictionary=not without_tag_dictionary
-    )
-    column = Column.parse(loaded.column)
+    tagger = load_tagger(model_file, device, threads, tag_dictionary=not without_tag_dictionary)
+    column = Column.parse(tagger.column)
     lines = open_lines(input_file, encoding_errors)
     if tag_column is not None and input_format not in COLUMN_LAYOUTS:
         raise click.UsageError("--tag-column goes with -i columns or -i iob2")
@@ -150,10 +143,10 @@ def tag(
         out.reconfigure(encoding="utf-8", newline="\n")
 
     guard = _WholeSentences()
-    with_entities = loaded.model_config.scheme is not None
+    with_entities = tagger.model_config.scheme is not None
 
     def flush(chunk: list) -> None:
-        predicted = predict(chunk)
+        predicted = tagger(chunk)
         with guard.write():
             for sentence, tags in zip(chunk, predicted, strict=True):
                 write_sentence(out, sentence, tags, output_format, column, with_entities)

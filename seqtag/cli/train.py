@@ -1,33 +1,25 @@
-"""`seqtag train`: read the training and dev data, settle the tag scheme, the CRF and the
-CoNLL-U column, fit with progress on stderr, and save one model file; --checkpoint and
---resume keep and restore the whole run, and refuse to resume on other data or settings.
+"""`seqtag train`: the options, the progress display on stderr and the summary line; the run
+itself (data, scheme, ensemble, tag dictionary, checkpoints, the model file) is
+``seqtag.run.train_run``, which this command calls once.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import signal
 import sys
-import time
-from pathlib import Path
 
 import click
 
-from seqtag import SeqtagError
 from seqtag.cli.common import (
     device_option,
     encoding_errors_option,
     format_seconds,
     input_format_option,
     load_config,
-    read_labeled,
-    resolve_device_and_threads,
     stderr_console,
     tag_column_option,
     threads_option,
+    usage_errors,
 )
-from seqtag.cli.signals import signal_raises, signals_deferred
 from seqtag.config import (
     EMBEDDINGS_LIMIT,
     ENTITY_WORD_DROPOUT,
@@ -35,9 +27,7 @@ from seqtag.config import (
     TAG_DICTIONARY_CHOICES,
     ModelConfig,
     TrainConfig,
-    as_recorded,
 )
-from seqtag.read import Column
 
 _model_defaults = ModelConfig()
 _train_defaults = TrainConfig()
@@ -390,283 +380,69 @@ def train(
       seqtag train train.conllu --dev dev.conllu -o upos.model --checkpoint ckpt/
       seqtag train --resume ckpt/
     """
-    from seqtag import checkpoint, modelfile
     from seqtag.config import split_options
-    from seqtag.train import split_dev
-    from seqtag.vocab import Vocabularies
+    from seqtag.run import TrainRequest, train_run
 
     console = stderr_console(quiet)
+    scheme, crf = options.pop("scheme"), options.pop("crf")
     embeddings, embeddings_limit = options.pop("embeddings"), options.pop("embeddings_limit")
-    resumed = None
-    if resume_dir is not None:
-        resumed = checkpoint.load(resume_dir)
-        run = _resumed_run(ctx, resumed, resume_dir)
-        train_file, dev_file, output = run["train_file"], run["dev_file"], run["output"]
-        column, options = run["column"], as_recorded(run["options"])
-        input_format, tag_column = run["input_format"], run["tag_column"]
-        repair = run["repair"]
-        embeddings = run.get("embeddings")
-        embeddings_limit = run.get("embeddings_limit", EMBEDDINGS_LIMIT)
-        checkpoint_dir = checkpoint_dir or resume_dir
-    elif train_file is None or output is None:
-        raise click.UsageError("give TRAIN.conllu and -o/--output (or --resume DIR)")
-    if checkpoint_dir is not None and train_file == "-":
-        raise click.UsageError("--checkpoint needs TRAIN.conllu as a file, not stdin, to resume")
-    parsed_column = Column.parse(column or "upos")
-    out_dir = Path(output).parent
-    if not out_dir.is_dir():
-        raise SeqtagError("the directory for the model does not exist", str(out_dir))
-    requested_scheme, requested_crf = options.pop("scheme"), options.pop("crf")
-    n_columns = len(parsed_column.names)
-    if n_columns > 1:
-        if requested_crf or requested_scheme not in ("auto", "none", None):
-            raise click.UsageError(
-                "--crf and --scheme go with one column; a model of several columns "
-                f"({parsed_column.spec}) has one softmax each"
-            )
-        requested_scheme = "none"
     model_config, train_config = split_options(options)
-    target = resolve_device_and_threads(device, threads)
-
-    train_set, train_format = read_labeled(
-        train_file, parsed_column, encoding_errors, input_format, tag_column
+    given = {name: value for name, value in ctx.params.items() if _given(ctx, name)}
+    request = TrainRequest(
+        train_file=train_file,
+        output=output,
+        dev_file=dev_file,
+        column=column,
+        input_format=input_format,
+        tag_column=tag_column,
+        encoding_errors=encoding_errors,
+        scheme=scheme,
+        crf=crf,
+        repair=repair,
+        embeddings=embeddings,
+        embeddings_limit=embeddings_limit,
+        model=model_config,
+        training=train_config,
+        device=device,
+        threads=threads,
+        checkpoint_dir=checkpoint_dir,
+        resume_dir=resume_dir,
+        given=given,
+        typed=frozenset(n for n in given if ctx.get_parameter_source(n) in _ON_COMMAND_LINE),
     )
-    train_name = "<stdin>" if train_file == "-" else train_file
-    if dev_file:
-        dev_set, _ = read_labeled(
-            dev_file, parsed_column, encoding_errors, input_format, tag_column
-        )
-        dev_source = dev_file
-    else:
-        if len(train_set) < 2:
-            raise SeqtagError(
-                "need at least 2 sentences to hold one out as dev; give --dev", train_name
-            )
-        train_set, dev_set = split_dev(train_set, train_config.dev_fraction, train_config.seed)
-        dev_source = f"{len(dev_set)} sentences held out of {train_name} (seed {train_config.seed})"
-        console.print(f"No --dev given: holding out {dev_source} for early stopping.")
-
-    digest = _data_digest(train_set, dev_set)
-    scheme = _span_scheme(train_set, requested_scheme, repair, train_name, console)
-    model_config = _with_output_layer(ctx, model_config, scheme, requested_crf, console)
-    # What is done with the --tag-dictionary asked for; train_config keeps the request, so a
-    # checkpoint resumes with the command that started it.
-    tag_dictionary = _tag_dictionary_choice(ctx, train_config, scheme, n_columns, console)
-    if scheme is not None and resumed is None and not _given(ctx, "word_dropout"):
-        # A resumed run keeps the value it recorded (it may have been asked for).
-        train_config = dataclasses.replace(train_config, word_dropout=ENTITY_WORD_DROPOUT)
-    pretrained = None
-    if resumed is None:
-        vocabularies = Vocabularies.build(train_set, model_config, n_columns)
-        if embeddings is not None:
-            vocabularies, pretrained = _read_embeddings(
-                embeddings, embeddings_limit, vocabularies, train_set, console
-            )
-            model_config = dataclasses.replace(model_config, pretrained_dim=pretrained.shape[1])
-    else:
-        if digest != resumed["run"]["data_digest"]:
-            raise SeqtagError(
-                "the training or dev data changed since the checkpoint was written; "
-                "resuming would not give the run it started",
-                train_file,
-            )
-        vocabularies = Vocabularies.from_dict(resumed["vocabularies"])
-    if train_format != "conllu" and column is None:
-        parsed_column = Column.parse(_conllu_column_for(vocabularies.labels.to_list()))
-    source = f"column {parsed_column.spec}"
-    if train_format != "conllu":
-        source = f"a {train_format} file (CoNLL-U output: {parsed_column.spec})"
-    words = sum(len(s.words) for s in train_set)
-    console.print(
-        f"Training on {len(train_set)} sentences ({words} words), "
-        f"{' + '.join(str(len(labels)) for labels in vocabularies.label_sets)} labels "
-        f"from {source}; dev {len(dev_set)} sentences; device {target.type}."
-    )
-    if scheme is not None:
-        output_layer = "a CRF" if model_config.crf else "a softmax"
-        console.print(
-            f"Entity labels ({scheme.upper()}): {output_layer} output layer, word dropout "
-            f"{train_config.word_dropout:g}, dev scored by entity F1."
-        )
-    n_members = model_config.ensemble
-    member_config = dataclasses.replace(model_config, ensemble=1)
-    # Ensemble members that finished before the checkpoint; "training" is the next one's state.
-    finished = list(resumed.get("finished", [])) if resumed is not None else []
-    if resumed is not None:
-        member = f" of ensemble member {len(finished) + 1}" if n_members > 1 else ""
-        console.print(
-            f"Resuming from {resume_dir} after epoch {resumed['training']['epoch']}{member} "
-            f"(best dev {resumed['training']['best_score']:.4f})."
-        )
-    save_checkpoint = None
-    if checkpoint_dir is not None:
-        run_record = {
-            "train_file": str(Path(train_file).resolve()) if train_file != "-" else "-",
-            "dev_file": str(Path(dev_file).resolve()) if dev_file else None,
-            "output": str(Path(output).resolve()),
-            "column": parsed_column.spec,
-            "input_format": input_format,
-            "tag_column": tag_column,
-            "repair": repair,
-            "embeddings": str(Path(embeddings).resolve()) if embeddings else None,
-            "embeddings_limit": embeddings_limit,
-            "options": {**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)},
-            "data_digest": digest,
-        }
-
-        def save_checkpoint(state: dict) -> None:
-            checkpoint.save(
-                checkpoint_dir,
-                {
-                    "run": run_record,
-                    "vocabularies": vocabularies.to_dict(),
-                    "finished": finished,
-                    "training": state,
-                },
-            )
-
-    display = _EpochDisplay(console, quiet, progress, model_config.scheme is None)
-    results, interrupt_status = _train_members(
-        train_set,
-        dev_set,
-        vocabularies,
-        member_config,
-        train_config,
-        n_members,
-        target,
-        display,
-        resumed=resumed,
-        finished=finished,
-        save_checkpoint=save_checkpoint,
-        pretrained=pretrained,
-    )
-    interrupted = interrupt_status is not None
-    if not results:
+    display = _EpochDisplay(console, quiet, progress)
+    with usage_errors():
+        outcome = train_run(request, display)
+    if not outcome.saved:
         console.print("Interrupted before the first epoch ended: no model written.")
-        sys.exit(interrupt_status)
-    # Ctrl-C or SIGTERM from here on waits until the model file is written (scoring an
-    # ensemble on dev can take a while), instead of ending in a traceback.
-    with signals_deferred(console, signal.SIGINT, signal.SIGTERM) as late:
-        seconds = sum(r.epochs[-1].elapsed for r in results)
-        model, dev_score = _final_model(results, model_config, vocabularies, dev_set, target)
-        vocabularies, dev_score, dictionary_scores = _settle_tag_dictionary(
-            tag_dictionary,
-            model,
-            model_config,
-            vocabularies,
-            (train_set, dev_set, dev_score),
-            target,
-            console,
-        )
-        best_epoch = [r.best_epoch for r in results]
-        epochs_run = [len(r.epochs) for r in results]
-        if len(results) == 1:
-            best_epoch, epochs_run = best_epoch[0], epochs_run[0]
-            detail = f"at epoch {best_epoch} of {epochs_run}"
-        else:
-            alone = ", ".join(f"{r.best_score:.4f}" for r in results)
-            detail = f"with {len(results)} members (alone: {alone})"
-        modelfile.save(
-            output,
-            model,
-            vocabularies,
-            parsed_column.spec,
-            dataclasses.replace(train_config, tag_dictionary=tag_dictionary),
-            {
-                "dev_score": dev_score,
-                "dev_metric": results[0].dev_metric,
-                **({"tag_dictionary_dev": dictionary_scores} if dictionary_scores else {}),
-                "best_epoch": best_epoch,
-                "epochs_run": epochs_run,
-                "train_sentences": len(train_set),
-                "train_words": words,
-                "dev_source": dev_source,
-                "embeddings": embeddings,
-                "training_seconds": round(seconds, 1),
-                "interrupted": interrupted,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            },
-        )
+        sys.exit(outcome.interrupted)
+    if len(outcome.best_epochs) == 1:
+        detail = f"at epoch {outcome.best_epochs[0]} of {outcome.epochs_run[0]}"
+    else:
+        alone = ", ".join(f"{score:.4f}" for score in outcome.member_scores)
+        detail = f"with {len(outcome.member_scores)} members (alone: {alone})"
     summary = (
-        f"{output}: dev {results[0].dev_metric} {dev_score:.4f} {detail} "
-        f"({format_seconds(seconds)})."
+        f"{outcome.output}: dev {outcome.dev_metric} {outcome.dev_score:.4f} {detail} "
+        f"({format_seconds(outcome.seconds)})."
     )
-    if late.fired and not interrupted:
-        interrupted, interrupt_status = True, 143 if late.signum == signal.SIGTERM else 130
-    if interrupted:
+    if outcome.interrupted is not None:
         # Said even with -q: the user pressed Ctrl-C and must learn where the model went.
         click.echo(f"Interrupted: saved the best model so far to {summary}", err=True)
-        if checkpoint_dir is not None:
-            click.echo(f"Go on with: seqtag train --resume {checkpoint_dir}", err=True)
-        sys.exit(interrupt_status)
+        if outcome.checkpoint_dir is not None:
+            click.echo(f"Go on with: seqtag train --resume {outcome.checkpoint_dir}", err=True)
+        sys.exit(outcome.interrupted)
     console.print(f"Saved {summary}")
-
-
-def _train_members(
-    train_set,
-    dev_set,
-    vocabularies,
-    member_config: ModelConfig,
-    train_config: TrainConfig,
-    n_members: int,
-    target,
-    display: _EpochDisplay,
-    *,
-    resumed: dict | None,
-    finished: list,
-    save_checkpoint,
-    pretrained,
-):
-    """Fit the ensemble's members one after another (a single model is one member), going on
-    after those a resumed checkpoint holds as ``finished``, which grows as members finish (the
-    checkpoint saves it). Returns the fitted members, the restored ones first, and the exit
-    status for an interruption by Ctrl-C (130) or SIGTERM (143), or None when all finished;
-    an interrupted member's best epoch so far is among the results."""
-    from seqtag.train import finished_member, fit, member_seed, restored_member
-
-    results = [restored_member(state, member_config, vocabularies, target) for state in finished]
-    first, interrupted = len(results), False
-    try:
-        with signal_raises(signal.SIGTERM, KeyboardInterrupt) as terminated:
-            for member in range(first, n_members):
-                seed = member_seed(train_config.seed, member)
-                if n_members > 1:
-                    display.on_member(member, n_members, seed)
-                result = fit(
-                    train_set,
-                    dev_set,
-                    vocabularies,
-                    member_config,
-                    dataclasses.replace(train_config, seed=seed),
-                    target,
-                    display.on_epoch,
-                    display.on_batch,
-                    on_checkpoint=save_checkpoint,
-                    resume=resumed["training"] if resumed is not None and member == first else None,
-                    pretrained=pretrained,
-                )
-                if result.epochs:
-                    results.append(result)
-                if result.interrupted:
-                    interrupted = True
-                    break
-                finished.append(finished_member(result))
-    finally:
-        display.stop()
-    if interrupted or not results:
-        return results, 143 if terminated.fired else 130
-    return results, None
 
 
 class _EpochDisplay:
     """Training progress on stderr: a line per epoch (loss, dev score, time) when stderr is a
     terminal or with --progress, and a bar over the epoch's batches on a terminal."""
 
-    def __init__(self, console, quiet: bool, progress: bool | None, accuracy: bool):
+    def __init__(self, console, quiet: bool, progress: bool | None):
         terminal = sys.stderr.isatty()
         self.console = console
         self.show = not quiet and (progress if progress is not None else terminal)
-        self.metric = "acc" if accuracy else "F1"
+        self.metric = "acc"
         self.bar = self.task = None
         if self.show and terminal:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -681,6 +457,12 @@ class _EpochDisplay:
             )
             self.task = self.bar.add_task("train", total=None, epoch=1)
             self.bar.start()
+
+    def say(self, message: str) -> None:
+        self.console.print(message)
+
+    def begin(self, dev_metric: str) -> None:
+        self.metric = "acc" if dev_metric == "accuracy" else "F1"
 
     def on_member(self, member: int, n_members: int, seed: int) -> None:
         """An ensemble member (counted from 0) starts training."""
@@ -703,103 +485,11 @@ class _EpochDisplay:
         if self.bar is not None:
             self.bar.update(self.task, completed=0, epoch=report.epoch + 1)
 
-    def stop(self) -> None:
+    def members_done(self) -> None:
         if self.bar is not None:
             self.bar.stop()
 
 
-def _with_output_layer(
-    ctx: click.Context, model_config, scheme: str | None, requested_crf: bool | None, console
-):
-    """The model config with its tag scheme and CRF settled: a CRF by default for entity
-    labels. Label smoothing is for a softmax: asked for on the command line with a CRF it is a
-    usage error; from a --config file (a POS config used for entities) it is said and dropped."""
-    crf = requested_crf if requested_crf is not None else scheme is not None
-    if crf and model_config.label_smoothing > 0:
-        source = ctx.get_parameter_source("label_smoothing")
-        if source in _ON_COMMAND_LINE:
-            raise click.UsageError(
-                "--label-smoothing applies to a softmax output; a CRF scores whole tag sequences "
-                "(train with --no-crf, or leave --label-smoothing out)"
-            )
-        if source == click.core.ParameterSource.DEFAULT_MAP:
-            console.print("label-smoothing from --config does not apply to a CRF: trained without.")
-    # ModelConfig itself zeroes label smoothing for a CRF (a default value is no request).
-    return dataclasses.replace(model_config, scheme=scheme, crf=crf)
-
-
-def _final_model(results, model_config, vocabularies, dev_set, target):
-    """The model to save and its dev score: the one network, or the ensemble of the members
-    trained (all of them unless interrupted), scored on dev together."""
-    from seqtag.batch import Batcher
-    from seqtag.decode import predict
-    from seqtag.model import Ensemble
-    from seqtag.train import dev_metric_for
-
-    if len(results) == 1:
-        return results[0].model, results[0].best_score
-    model = Ensemble([r.model for r in results])
-    _, metric = dev_metric_for(model_config)
-    batcher = Batcher(vocabularies, model_config)
-    return model, metric([s.tags for s in dev_set], predict(model, batcher, dev_set, target))
-
-
-def _tag_dictionary_choice(
-    ctx: click.Context, train_config, scheme: str | None, n_columns: int, console
-) -> str:
-    """The --tag-dictionary choice that applies: the one asked for, or "off" where a tag
-    dictionary does not apply (entity labels, several columns). There, "on" on the command
-    line is a usage error; from a --config file, or "auto", it is said and turned off."""
-    choice = train_config.tag_dictionary
-    if choice == "off" or (scheme is None and n_columns == 1):
-        return choice
-    why = "entity labels" if scheme is not None else f"a model of {n_columns} columns"
-    if choice == "on" and ctx.get_parameter_source("tag_dictionary") in _ON_COMMAND_LINE:
-        raise click.UsageError(
-            f"--tag-dictionary is for plain tags of one column, not {why} (leave it out, or "
-            "--tag-dictionary off)"
-        )
-    if _given(ctx, "tag_dictionary"):
-        console.print(f"tag-dictionary {choice} does not apply to {why}: tagging without one.")
-    return "off"
-
-
-def _settle_tag_dictionary(choice, model, model_config, vocabularies, data, target, console):
-    """The vocabularies to save, with the tag dictionary of train or without, the dev score
-    of what is saved, and both dev scores ({"with": ..., "without": ...}; None for "off"):
-    "on" keeps the dictionary, "auto" only if dev scores higher with it (a tie leaves it out),
-    "off" never builds one. ``data``: train, dev, and the dev score without a dictionary."""
-    from seqtag.batch import Batcher
-    from seqtag.decode import predict
-    from seqtag.train import dev_metric_for
-
-    train_set, dev_set, dev_score = data
-    if choice == "off":
-        return vocabularies, dev_score, None
-    with_dictionary = vocabularies.with_tag_dictionary(train_set)
-    name, metric = dev_metric_for(model_config)
-    predicted = predict(model, Batcher(with_dictionary, model_config), dev_set, target)
-    score = metric([s.tags for s in dev_set], predicted)
-    keep = choice == "on" or score > dev_score
-    console.print(
-        f"Tag dictionary of {len(with_dictionary.tag_dictionary)} training words: dev {name} "
-        f"{score:.4f} with it, {dev_score:.4f} without: "
-        + ("kept." if keep else "left out (auto keeps it only if dev scores higher).")
-    )
-    scores = {"with": score, "without": dev_score}
-    return (with_dictionary, score, scores) if keep else (vocabularies, dev_score, scores)
-
-
-# Settings that may differ between a run and its resumption: they change nothing in the result.
-_RESUME_FREE = {
-    "resume_dir",
-    "checkpoint_dir",
-    "progress",
-    "quiet",
-    "device",
-    "threads",
-    "encoding_errors",
-}
 # Where a setting comes from when the user typed it (a --config file is DEFAULT_MAP): a value
 # that cannot apply is then a usage error, rather than said and dropped as a config's is.
 _ON_COMMAND_LINE = {click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT}
@@ -809,110 +499,3 @@ _EXPLICIT = {*_ON_COMMAND_LINE, click.core.ParameterSource.DEFAULT_MAP}
 def _given(ctx: click.Context, name: str) -> bool:
     """Whether the user set the option (command line, environment or --config file)."""
     return ctx.get_parameter_source(name) in _EXPLICIT
-
-
-_OPTION_NAMES = {"train_file": "TRAIN", "dev_file": "--dev"}  # where the name does not say it
-
-
-def _resumed_run(ctx: click.Context, resumed: dict, resume_dir: str) -> dict:
-    """The recorded settings of the run to resume; any option also given must agree with them,
-    so re-running the original command with --resume added works, and a changed one is refused."""
-    run = resumed["run"]
-    recorded = {**as_recorded(run["options"]), "column": run["column"]}
-    recorded.update(
-        input_format=run["input_format"], tag_column=run["tag_column"], repair=run["repair"]
-    )
-    # Runs from before --embeddings existed had none.
-    recorded.update(
-        embeddings=run.get("embeddings"),
-        embeddings_limit=run.get("embeddings_limit", EMBEDDINGS_LIMIT),
-    )
-    for name in ("train_file", "dev_file", "output"):
-        recorded[name] = run[name]
-    for name, value in ctx.params.items():
-        if name in _RESUME_FREE or not _given(ctx, name):
-            continue
-        if name in ("train_file", "dev_file", "output", "embeddings") and value not in (None, "-"):
-            value = str(Path(value).resolve())
-        if value != recorded.get(name):
-            option = _OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
-            raise click.UsageError(
-                f"{option} is {value}, but the run in {resume_dir} used {recorded.get(name)}; "
-                "--resume goes on with the run's own settings (leave the option out)"
-            )
-    return run
-
-
-def _read_embeddings(path: str, limit: int, vocabularies, train_set, console):
-    """The vocabularies with the pretrained words added, and the vectors' table."""
-    from seqtag.embeddings import lookup_key, read_vectors
-
-    words = {word for sentence in train_set for word in sentence.words}
-    vectors = read_vectors(path, limit, words | {word.lower() for word in words})
-    known = set(vectors.words)
-    covered = sum(lookup_key(word, known) is not None for word in words)
-    console.print(
-        f"Pretrained vectors: {len(vectors.words)} words of {vectors.dimension} dimensions from "
-        f"{path}; {covered} of the {len(words)} training word forms have one."
-    )
-    return vocabularies.with_pretrained(vectors.words), vectors.model_table()
-
-
-def _data_digest(*datasets) -> str:
-    """A fingerprint of the words and tags a run learns from, to refuse resuming on other data."""
-    digest = hashlib.sha256()
-    for sentences in datasets:
-        for sentence in sentences:
-            digest.update("\t".join(sentence.words).encode())
-            digest.update(b"\n")
-            digest.update("\t".join(sentence.tags).encode())
-            digest.update(b"\n\n")
-        digest.update(b"\f")
-    return digest.hexdigest()
-
-
-def _span_scheme(train_set, requested: str | None, repair: bool, name: str, console) -> str | None:
-    """The tag scheme to train with (None: plain labels); tags that break it are an error
-    naming the first one's line, or with ``repair`` are made valid, and that is said."""
-    from seqtag.scheme import detect, invalid_positions, is_span_labels
-    from seqtag.scheme import repair as repaired
-
-    if requested in (None, "none"):
-        return None
-    tags = [s.tags for s in train_set]
-    if requested != "auto" and not is_span_labels({t for ts in tags for t in ts}):
-        raise SeqtagError(
-            f"--scheme {requested} needs entity labels (O, B-PER, I-PER, ...); these tags are not",
-            name,
-        )
-    scheme = detect(tags) if requested == "auto" else requested
-    if scheme is None:
-        return None
-    broken = [(s, i) for s in train_set for i in invalid_positions(s.tags, scheme)]
-    if not broken:
-        return scheme
-    sentence, i = broken[0]
-    line = sentence.line + (sentence.word_lines[i] if sentence.word_lines else 0)
-    before = f"after {sentence.tags[i - 1]}" if i else "at the start of a sentence"
-    if not repair:
-        raise SeqtagError(
-            f"{sentence.tags[i]} {before} breaks the {scheme} scheme ({len(broken)} such tags in "
-            "this file); fix them, pass --repair to make them valid (I-X that starts an entity "
-            "becomes B-X), or give the right --scheme",
-            name,
-            line,
-        )
-    for sentence in {id(s): s for s, _ in broken}.values():
-        sentence.tags = repaired(sentence.tags, scheme)
-    console.print(
-        f"Repaired {len(broken)} tags that broke the {scheme} scheme (first: {name}:{line})."
-    )
-    return scheme
-
-
-def _conllu_column_for(labels: list[str]) -> str:
-    """Where a model trained on a column file writes CoNLL-U: entity tags go to MISC NER=,
-    anything else to XPOS (the language-specific tag); --column says otherwise."""
-    from seqtag.scheme import is_span_labels
-
-    return "misc:NER" if is_span_labels(labels) else "xpos"

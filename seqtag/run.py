@@ -1,0 +1,647 @@
+"""Run: a whole `seqtag train` as one library call, ``train_run(request, report)``.
+
+What a training run decides lives here, not in the command line: reading train and dev (or
+holding dev out of train), the tag scheme of entity labels and its repair, the output layer,
+word dropout for entities, the vocabularies (with pretrained vectors), the members of an
+ensemble trained one after another (train.fit), the tag dictionary kept or left out on dev,
+the checkpoint after every epoch and the resumption of one, and the model file saved. Progress
+and remarks go to a ``Report``; nothing here prints. cli/train.py parses the options into a
+``TrainRequest`` and renders the report; tests and benchmarks call ``train_run`` directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from seqtag import checkpoint, modelfile
+from seqtag.batch import Batcher
+from seqtag.config import (
+    EMBEDDINGS_LIMIT,
+    ENTITY_WORD_DROPOUT,
+    ModelConfig,
+    TrainConfig,
+    as_recorded,
+    split_options,
+)
+from seqtag.device import resolve_device, set_threads
+from seqtag.errors import SeqtagError, UsageError
+from seqtag.model import Ensemble
+from seqtag.read import Column, Sentence, read_labeled
+from seqtag.scheme import detect, invalid_positions, is_span_labels, repair
+from seqtag.signals import signal_raises, signals_deferred
+from seqtag.torch_engine import predict
+from seqtag.train import (
+    EpochReport,
+    TrainResult,
+    dev_metric_for,
+    finished_member,
+    fit,
+    member_seed,
+    restored_member,
+    split_dev,
+)
+from seqtag.vocab import Vocabularies
+
+
+class Report(Protocol):
+    """Where a run tells what it does (cli/train.py renders it on stderr)."""
+
+    def say(self, message: str) -> None: ...
+    def begin(self, dev_metric: str) -> None: ...
+    def on_member(self, member: int, n_members: int, seed: int) -> None: ...
+    def on_epoch(self, report: EpochReport) -> None: ...
+    def on_batch(self, done: int, total: int) -> None: ...
+    def members_done(self) -> None: ...
+
+
+class Silent:
+    """A Report that keeps everything to itself."""
+
+    def say(self, message: str) -> None:
+        pass
+
+    def begin(self, dev_metric: str) -> None:
+        pass
+
+    def on_member(self, member: int, n_members: int, seed: int) -> None:
+        pass
+
+    def on_epoch(self, report: EpochReport) -> None:
+        pass
+
+    def on_batch(self, done: int, total: int) -> None:
+        pass
+
+    def members_done(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """What `seqtag train` was asked: the files, how to read them, the configs, where to write.
+
+    ``given`` holds the options the user set (on the command line, in the environment or in a
+    --config file), by name, with their values; ``typed`` names those set on the command line
+    or in the environment. A value that cannot apply is a usage error when typed, and is said
+    and dropped when it came from a --config file (a POS config used for entities). A resumed
+    run (``resume_dir``) takes its settings from its checkpoint; options given must agree."""
+
+    train_file: str | None = None
+    output: str | None = None
+    dev_file: str | None = None
+    column: str | None = None  # None: upos, or for a column file where CoNLL-U output puts tags
+    input_format: str = "auto"
+    tag_column: int | None = None
+    encoding_errors: str = "strict"
+    scheme: str | None = "auto"  # auto, none, or one of config.SCHEMES
+    crf: bool | None = None  # None: a CRF for entity labels
+    repair: bool = False
+    embeddings: str | None = None
+    embeddings_limit: int = EMBEDDINGS_LIMIT
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainConfig = field(default_factory=TrainConfig)
+    device: str = "auto"
+    threads: int | None = None
+    checkpoint_dir: str | None = None
+    resume_dir: str | None = None
+    given: Mapping[str, Any] = field(default_factory=dict)
+    typed: frozenset[str] = frozenset()
+
+
+@dataclass
+class TrainOutcome:
+    """How a run ended. ``saved`` is False only when it was interrupted before its first
+    epoch ended; ``interrupted`` is the exit status for Ctrl-C (130) or SIGTERM (143)."""
+
+    output: str
+    saved: bool
+    dev_metric: str = "accuracy"
+    dev_score: float = 0.0
+    best_epochs: list[int] = field(default_factory=list)  # per member
+    epochs_run: list[int] = field(default_factory=list)
+    member_scores: list[float] = field(default_factory=list)  # each member's own dev score
+    seconds: float = 0.0
+    interrupted: int | None = None
+    checkpoint_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The settings of a run, as its checkpoint keeps them so that --resume repeats them."""
+
+    train_file: str
+    dev_file: str | None
+    output: str
+    column: str
+    input_format: str
+    tag_column: int | None
+    repair: bool
+    embeddings: str | None
+    embeddings_limit: int
+    options: dict[str, Any]  # both configs' fields, as settled (scheme, CRF, word dropout)
+    data_digest: str
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> RunRecord:
+        # Runs from before --embeddings existed had none.
+        stored = {"embeddings": None, "embeddings_limit": EMBEDDINGS_LIMIT, **stored}
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in stored.items() if k in names})
+
+
+@dataclass
+class RunCheckpoint:
+    """A checkpoint of a run: its settings, vocabularies, the ensemble members that finished
+    and the training state of the one in training (train.fit's state, a nested dict)."""
+
+    run: RunRecord
+    vocabularies: Vocabularies
+    finished: list[dict[str, Any]]
+    training: dict[str, Any]
+
+    @property
+    def epoch(self) -> int:
+        return self.training["epoch"]
+
+    @property
+    def best_score(self) -> float:
+        return self.training["best_score"]
+
+    def save(self, directory: str | Path) -> None:
+        checkpoint.save(
+            directory,
+            {
+                "run": dataclasses.asdict(self.run),
+                "vocabularies": self.vocabularies.to_dict(),
+                "finished": self.finished,
+                "training": self.training,
+            },
+        )
+
+    @classmethod
+    def load(cls, directory: str | Path) -> RunCheckpoint:
+        stored = checkpoint.load(directory)
+        try:
+            return cls(
+                RunRecord.from_stored(stored["run"]),
+                Vocabularies.from_dict(stored["vocabularies"]),
+                list(stored.get("finished", [])),
+                stored["training"],
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            name = str(checkpoint.checkpoint_path(directory))
+            raise SeqtagError(f"damaged seqtag checkpoint ({error!r})", name) from None
+
+
+def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutcome:
+    """Train and save the model ``request`` asks for (see the module's docstring)."""
+    report = report or Silent()
+    resumed = None
+    if request.resume_dir is not None:
+        resumed = RunCheckpoint.load(request.resume_dir)
+        request = _resumed_request(request, resumed)
+    elif request.train_file is None or request.output is None:
+        raise UsageError("give TRAIN.conllu and -o/--output (or --resume DIR)")
+    if request.checkpoint_dir is not None and request.train_file == "-":
+        raise UsageError("--checkpoint needs TRAIN.conllu as a file, not stdin, to resume")
+    column = Column.parse(request.column or "upos")
+    out_dir = Path(request.output).parent
+    if not out_dir.is_dir():
+        raise SeqtagError("the directory for the model does not exist", str(out_dir))
+    requested_scheme, requested_crf = request.scheme, request.crf
+    n_columns = len(column.names)
+    if n_columns > 1:
+        if requested_crf or requested_scheme not in ("auto", "none", None):
+            raise UsageError(
+                "--crf and --scheme go with one column; a model of several columns "
+                f"({column.spec}) has one softmax each"
+            )
+        requested_scheme = "none"
+    model_config, train_config = request.model, request.training
+    set_threads(request.threads)
+    target = resolve_device(request.device)
+
+    def read(path: str) -> tuple[list[Sentence], str]:
+        return read_labeled(
+            path, column, request.encoding_errors, request.input_format, request.tag_column
+        )
+
+    train_set, train_format = read(request.train_file)
+    train_name = "<stdin>" if request.train_file == "-" else request.train_file
+    if request.dev_file:
+        dev_set, _ = read(request.dev_file)
+        dev_source = request.dev_file
+    else:
+        if len(train_set) < 2:
+            raise SeqtagError(
+                "need at least 2 sentences to hold one out as dev; give --dev", train_name
+            )
+        train_set, dev_set = split_dev(train_set, train_config.dev_fraction, train_config.seed)
+        dev_source = f"{len(dev_set)} sentences held out of {train_name} (seed {train_config.seed})"
+        report.say(f"No --dev given: holding out {dev_source} for early stopping.")
+
+    digest = data_digest(train_set, dev_set)
+    scheme = span_scheme(train_set, requested_scheme, request.repair, train_name, report)
+    model_config = _with_output_layer(request, model_config, scheme, requested_crf, report)
+    # What is done with the --tag-dictionary asked for; train_config keeps the request, so a
+    # checkpoint resumes with the command that started it.
+    tag_dictionary = _tag_dictionary_choice(request, train_config, scheme, n_columns, report)
+    if scheme is not None and resumed is None and "word_dropout" not in request.given:
+        # A resumed run keeps the value it recorded (it may have been asked for).
+        train_config = dataclasses.replace(train_config, word_dropout=ENTITY_WORD_DROPOUT)
+    pretrained = None
+    if resumed is None:
+        vocabularies = Vocabularies.build(train_set, model_config, n_columns)
+        if request.embeddings is not None:
+            vocabularies, pretrained = _read_embeddings(
+                request.embeddings, request.embeddings_limit, vocabularies, train_set, report
+            )
+            model_config = dataclasses.replace(model_config, pretrained_dim=pretrained.shape[1])
+    else:
+        if digest != resumed.run.data_digest:
+            raise SeqtagError(
+                "the training or dev data changed since the checkpoint was written; "
+                "resuming would not give the run it started",
+                request.train_file,
+            )
+        vocabularies = resumed.vocabularies
+    if train_format != "conllu" and request.column is None:
+        column = Column.parse(conllu_column_for(vocabularies.labels.to_list()))
+    source = f"column {column.spec}"
+    if train_format != "conllu":
+        source = f"a {train_format} file (CoNLL-U output: {column.spec})"
+    words = sum(len(s.words) for s in train_set)
+    report.say(
+        f"Training on {len(train_set)} sentences ({words} words), "
+        f"{' + '.join(str(len(labels)) for labels in vocabularies.label_sets)} labels "
+        f"from {source}; dev {len(dev_set)} sentences; device {target.type}."
+    )
+    if scheme is not None:
+        output_layer = "a CRF" if model_config.crf else "a softmax"
+        report.say(
+            f"Entity labels ({scheme.upper()}): {output_layer} output layer, word dropout "
+            f"{train_config.word_dropout:g}, dev scored by entity F1."
+        )
+    n_members = model_config.ensemble
+    member_config = dataclasses.replace(model_config, ensemble=1)
+    # Ensemble members that finished before the checkpoint; "training" is the next one's state.
+    finished = list(resumed.finished) if resumed is not None else []
+    if resumed is not None:
+        member = f" of ensemble member {len(finished) + 1}" if n_members > 1 else ""
+        report.say(
+            f"Resuming from {request.resume_dir} after epoch {resumed.epoch}{member} "
+            f"(best dev {resumed.best_score:.4f})."
+        )
+    save_checkpoint = None
+    if request.checkpoint_dir is not None:
+        record = RunRecord(
+            train_file=_resolved(request.train_file),
+            dev_file=str(Path(request.dev_file).resolve()) if request.dev_file else None,
+            output=str(Path(request.output).resolve()),
+            column=column.spec,
+            input_format=request.input_format,
+            tag_column=request.tag_column,
+            repair=request.repair,
+            embeddings=str(Path(request.embeddings).resolve()) if request.embeddings else None,
+            embeddings_limit=request.embeddings_limit,
+            options={**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)},
+            data_digest=digest,
+        )
+
+        def save_checkpoint(state: dict) -> None:
+            RunCheckpoint(record, vocabularies, finished, state).save(request.checkpoint_dir)
+
+    members = _Members(train_set, dev_set, vocabularies, member_config, train_config, target)
+    report.begin(dev_metric_for(model_config)[0])
+    results, interrupted = members.train(
+        n_members,
+        report,
+        resumed=resumed,
+        finished=finished,
+        save_checkpoint=save_checkpoint,
+        pretrained=pretrained,
+    )
+    outcome = TrainOutcome(
+        request.output, saved=False, interrupted=interrupted, checkpoint_dir=request.checkpoint_dir
+    )
+    if not results:
+        return outcome
+    # Ctrl-C or SIGTERM from here on waits until the model file is written (scoring an
+    # ensemble on dev can take a while), instead of ending in a traceback.
+    with signals_deferred(report.say, signal.SIGINT, signal.SIGTERM) as late:
+        seconds = sum(r.epochs[-1].elapsed for r in results)
+        model, dev_score = members.final_model(results, model_config)
+        vocabularies, dev_score, dictionary_scores = settle_tag_dictionary(
+            tag_dictionary, model, model_config, vocabularies, (train_set, dev_set, dev_score),
+            target, report,
+        )  # fmt: skip
+        best_epoch = [r.best_epoch for r in results]
+        epochs_run = [len(r.epochs) for r in results]
+        modelfile.save(
+            request.output,
+            model,
+            vocabularies,
+            column.spec,
+            dataclasses.replace(train_config, tag_dictionary=tag_dictionary),
+            {
+                "dev_score": dev_score,
+                "dev_metric": results[0].dev_metric,
+                **({"tag_dictionary_dev": dictionary_scores} if dictionary_scores else {}),
+                "best_epoch": best_epoch[0] if len(results) == 1 else best_epoch,
+                "epochs_run": epochs_run[0] if len(results) == 1 else epochs_run,
+                "train_sentences": len(train_set),
+                "train_words": words,
+                "dev_source": dev_source,
+                "embeddings": request.embeddings,
+                "training_seconds": round(seconds, 1),
+                "interrupted": interrupted is not None,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            },
+        )
+    if late.fired and interrupted is None:
+        interrupted = 143 if late.signum == signal.SIGTERM else 130
+    return dataclasses.replace(
+        outcome,
+        saved=True,
+        dev_metric=results[0].dev_metric,
+        dev_score=dev_score,
+        best_epochs=best_epoch,
+        epochs_run=epochs_run,
+        member_scores=[r.best_score for r in results],
+        seconds=seconds,
+        interrupted=interrupted,
+    )
+
+
+@dataclass
+class _Members:
+    """An ensemble's members (a single model is one member) on one training set."""
+
+    train_set: list[Sentence]
+    dev_set: list[Sentence]
+    vocabularies: Vocabularies
+    config: ModelConfig  # each member's: ensemble=1
+    training: TrainConfig
+    device: Any
+
+    def train(
+        self,
+        n_members: int,
+        report: Report,
+        *,
+        resumed: RunCheckpoint | None,
+        finished: list,
+        save_checkpoint,
+        pretrained,
+    ) -> tuple[list[TrainResult], int | None]:
+        """Fit the members one after another, going on after those a resumed checkpoint holds
+        as ``finished``, which grows as members finish (the checkpoint saves it). Returns the
+        fitted members, the restored ones first, and the exit status for an interruption by
+        Ctrl-C (130) or SIGTERM (143), or None when all finished; an interrupted member's best
+        epoch so far is among the results."""
+        results = [
+            restored_member(state, self.config, self.vocabularies, self.device)
+            for state in finished
+        ]
+        first, interrupted = len(results), False
+        try:
+            with signal_raises(signal.SIGTERM, KeyboardInterrupt) as terminated:
+                for member in range(first, n_members):
+                    seed = member_seed(self.training.seed, member)
+                    if n_members > 1:
+                        report.on_member(member, n_members, seed)
+                    result = fit(
+                        self.train_set,
+                        self.dev_set,
+                        self.vocabularies,
+                        self.config,
+                        dataclasses.replace(self.training, seed=seed),
+                        self.device,
+                        report.on_epoch,
+                        report.on_batch,
+                        on_checkpoint=save_checkpoint,
+                        resume=resumed.training
+                        if resumed is not None and member == first
+                        else None,
+                        pretrained=pretrained,
+                    )
+                    if result.epochs:
+                        results.append(result)
+                    if result.interrupted:
+                        interrupted = True
+                        break
+                    finished.append(finished_member(result))
+        finally:
+            report.members_done()
+        if interrupted or not results:
+            return results, 143 if terminated.fired else 130
+        return results, None
+
+    def final_model(self, results: Sequence[TrainResult], model_config: ModelConfig):
+        """The model to save and its dev score: the one network, or the ensemble of the
+        members trained (all of them unless interrupted), scored on dev together."""
+        if len(results) == 1:
+            return results[0].model, results[0].best_score
+        model = Ensemble([r.model for r in results])
+        _, metric = dev_metric_for(model_config)
+        batcher = Batcher(self.vocabularies, model_config)
+        predicted = predict(model, batcher, self.dev_set, self.device)
+        return model, metric([s.tags for s in self.dev_set], predicted)
+
+
+def _with_output_layer(
+    request: TrainRequest, model_config, scheme: str | None, requested_crf, report: Report
+):
+    """The model config with its tag scheme and CRF settled: a CRF by default for entity
+    labels. Label smoothing is for a softmax: asked for on the command line with a CRF it is a
+    usage error; from a --config file (a POS config used for entities) it is said and dropped."""
+    crf = requested_crf if requested_crf is not None else scheme is not None
+    if crf and model_config.label_smoothing > 0:
+        if "label_smoothing" in request.typed:
+            raise UsageError(
+                "--label-smoothing applies to a softmax output; a CRF scores whole tag sequences "
+                "(train with --no-crf, or leave --label-smoothing out)"
+            )
+        if "label_smoothing" in request.given:
+            report.say("label-smoothing from --config does not apply to a CRF: trained without.")
+    # ModelConfig itself zeroes label smoothing for a CRF (a default value is no request).
+    return dataclasses.replace(model_config, scheme=scheme, crf=crf)
+
+
+def _tag_dictionary_choice(
+    request: TrainRequest, train_config, scheme: str | None, n_columns: int, report: Report
+) -> str:
+    """The --tag-dictionary choice that applies: the one asked for, or "off" where a tag
+    dictionary does not apply (entity labels, several columns). There, "on" on the command
+    line is a usage error; from a --config file, or "auto", it is said and turned off."""
+    choice = train_config.tag_dictionary
+    if choice == "off" or (scheme is None and n_columns == 1):
+        return choice
+    why = "entity labels" if scheme is not None else f"a model of {n_columns} columns"
+    if choice == "on" and "tag_dictionary" in request.typed:
+        raise UsageError(
+            f"--tag-dictionary is for plain tags of one column, not {why} (leave it out, or "
+            "--tag-dictionary off)"
+        )
+    if "tag_dictionary" in request.given:
+        report.say(f"tag-dictionary {choice} does not apply to {why}: tagging without one.")
+    return "off"
+
+
+def settle_tag_dictionary(choice, model, model_config, vocabularies, data, target, report):
+    """The vocabularies to save, with the tag dictionary of train or without, the dev score
+    of what is saved, and both dev scores ({"with": ..., "without": ...}; None for "off"):
+    "on" keeps the dictionary, "auto" only if dev scores higher with it (a tie leaves it out),
+    "off" never builds one. ``data``: train, dev, and the dev score without a dictionary."""
+    train_set, dev_set, dev_score = data
+    if choice == "off":
+        return vocabularies, dev_score, None
+    with_dictionary = vocabularies.with_tag_dictionary(train_set)
+    name, metric = dev_metric_for(model_config)
+    predicted = predict(model, Batcher(with_dictionary, model_config), dev_set, target)
+    score = metric([s.tags for s in dev_set], predicted)
+    keep = choice == "on" or score > dev_score
+    report.say(
+        f"Tag dictionary of {len(with_dictionary.tag_dictionary)} training words: dev {name} "
+        f"{score:.4f} with it, {dev_score:.4f} without: "
+        + ("kept." if keep else "left out (auto keeps it only if dev scores higher).")
+    )
+    scores = {"with": score, "without": dev_score}
+    return (with_dictionary, score, scores) if keep else (vocabularies, dev_score, scores)
+
+
+# Settings that may differ between a run and its resumption: they change nothing in the result.
+RESUME_FREE = {
+    "resume_dir",
+    "checkpoint_dir",
+    "progress",
+    "quiet",
+    "device",
+    "threads",
+    "encoding_errors",
+}
+_OPTION_NAMES = {"train_file": "TRAIN", "dev_file": "--dev"}  # where the name does not say it
+
+
+def _resumed_request(request: TrainRequest, resumed: RunCheckpoint) -> TrainRequest:
+    """The request of the run to resume, with its recorded settings; any option also given must
+    agree with them, so re-running the original command with --resume added works, and a
+    changed one is refused."""
+    run = resumed.run
+    options = as_recorded(run.options)
+    recorded = {**options, **dataclasses.asdict(run)}
+    del recorded["options"], recorded["data_digest"]
+    for name, value in request.given.items():
+        if name in RESUME_FREE:
+            continue
+        if name in ("train_file", "dev_file", "output", "embeddings") and value not in (None, "-"):
+            value = str(Path(value).resolve())
+        if value != recorded.get(name):
+            option = _OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
+            raise UsageError(
+                f"{option} is {value}, but the run in {request.resume_dir} used "
+                f"{recorded.get(name)}; --resume goes on with the run's own settings (leave "
+                "the option out)"
+            )
+    scheme, crf = options.pop("scheme"), options.pop("crf")
+    model_config, train_config = split_options(options)
+    return dataclasses.replace(
+        request,
+        train_file=run.train_file,
+        dev_file=run.dev_file,
+        output=run.output,
+        column=run.column,
+        input_format=run.input_format,
+        tag_column=run.tag_column,
+        repair=run.repair,
+        embeddings=run.embeddings,
+        embeddings_limit=run.embeddings_limit,
+        scheme=scheme,
+        crf=crf,
+        model=model_config,
+        training=train_config,
+        checkpoint_dir=request.checkpoint_dir or request.resume_dir,
+    )
+
+
+def _resolved(path: str) -> str:
+    return str(Path(path).resolve()) if path != "-" else "-"
+
+
+def _read_embeddings(path: str, limit: int, vocabularies, train_set, report: Report):
+    """The vocabularies with the pretrained words added, and the vectors' table."""
+    from seqtag.embeddings import lookup_key, read_vectors
+
+    words = {word for sentence in train_set for word in sentence.words}
+    vectors = read_vectors(path, limit, words | {word.lower() for word in words})
+    known = set(vectors.words)
+    covered = sum(lookup_key(word, known) is not None for word in words)
+    report.say(
+        f"Pretrained vectors: {len(vectors.words)} words of {vectors.dimension} dimensions from "
+        f"{path}; {covered} of the {len(words)} training word forms have one."
+    )
+    return vocabularies.with_pretrained(vectors.words), vectors.model_table()
+
+
+def data_digest(*datasets: Sequence[Sentence]) -> str:
+    """A fingerprint of the words and tags a run learns from, to refuse resuming on other data."""
+    digest = hashlib.sha256()
+    for sentences in datasets:
+        for sentence in sentences:
+            digest.update("\t".join(sentence.words).encode())
+            digest.update(b"\n")
+            digest.update("\t".join(sentence.tags).encode())
+            digest.update(b"\n\n")
+        digest.update(b"\f")
+    return digest.hexdigest()
+
+
+def span_scheme(
+    train_set: list[Sentence], requested: str | None, fix: bool, name: str, report: Report
+) -> str | None:
+    """The tag scheme to train with (None: plain labels); tags that break it are an error
+    naming the first one's line, or with ``fix`` (--repair) are made valid, and that is said."""
+    if requested in (None, "none"):
+        return None
+    tags = [s.tags for s in train_set]
+    if requested != "auto" and not is_span_labels({t for ts in tags for t in ts}):
+        raise SeqtagError(
+            f"--scheme {requested} needs entity labels (O, B-PER, I-PER, ...); these tags are not",
+            name,
+        )
+    scheme = detect(tags) if requested == "auto" else requested
+    if scheme is None:
+        return None
+    broken = [(s, i) for s in train_set for i in invalid_positions(s.tags, scheme)]
+    if not broken:
+        return scheme
+    sentence, i = broken[0]
+    line = sentence.line + (sentence.word_lines[i] if sentence.word_lines else 0)
+    before = f"after {sentence.tags[i - 1]}" if i else "at the start of a sentence"
+    if not fix:
+        raise SeqtagError(
+            f"{sentence.tags[i]} {before} breaks the {scheme} scheme ({len(broken)} such tags in "
+            "this file); fix them, pass --repair to make them valid (I-X that starts an entity "
+            "becomes B-X), or give the right --scheme",
+            name,
+            line,
+        )
+    for sentence in {id(s): s for s, _ in broken}.values():
+        sentence.tags = repair(sentence.tags, scheme)
+    report.say(
+        f"Repaired {len(broken)} tags that broke the {scheme} scheme (first: {name}:{line})."
+    )
+    return scheme
+
+
+def conllu_column_for(labels: list[str]) -> str:
+    """Where a model trained on a column file writes CoNLL-U: entity tags go to MISC NER=,
+    anything else to XPOS (the language-specific tag); --column says otherwise."""
+    return "misc:NER" if is_span_labels(labels) else "xpos"
