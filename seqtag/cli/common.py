@@ -6,11 +6,12 @@ torch is imported only inside the functions that need it, so importing this modu
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 
 import click
 
-from seqtag.config import load_toml
+from seqtag.config import load_toml, option_fields
 from seqtag.errors import UsageError
 from seqtag.lines import ENCODING_ERRORS
 from seqtag.read import FILE_FORMATS
@@ -106,11 +107,63 @@ tag_column_option = click.option(
 )
 
 
+def config_options(*config_classes: type):
+    """The options of the config classes' fields (config.setting), in field order: each is
+    declared once, in seqtag/config.py, with its default and help."""
+
+    def decorate(command):
+        fields = [f for cls in config_classes for f in option_fields(cls)]
+        for field in reversed(fields):  # click lists options in the order applied, reversed
+            command = _field_option(field)(command)
+        return command
+
+    return decorate
+
+
+def _field_option(field: dataclasses.Field):
+    meta, default = field.metadata, field.default
+    long = "--" + field.name.replace("_", "-")
+    show = meta.get("show_default", True)
+    if isinstance(default, bool):
+        flags = f"{long}/--no-{long[2:]}"
+        return click.option(flags, default=default, show_default=show, help=meta["help"])
+    if "choices" in meta:
+        kind = click.Choice(meta["choices"])
+    elif isinstance(default, int):
+        kind = click.IntRange(meta.get("minimum"), meta.get("maximum")) if _ranged(meta) else int
+    else:
+        kind = click.FloatRange(
+            meta.get("minimum"),
+            meta.get("maximum"),
+            min_open=meta.get("min_open", False),
+            max_open=meta.get("max_open", False),
+        )
+    return click.option(long, type=kind, default=default, show_default=show, help=meta["help"])
+
+
+def _ranged(meta) -> bool:
+    return meta.get("minimum") is not None or meta.get("maximum") is not None
+
+
 def load_config(ctx: click.Context, _param: click.Parameter, value: str | None):
-    """Eager --config: the file's values become click defaults, so the command line wins."""
-    if value is not None:
-        valid = [p.name for p in ctx.command.params if p.name not in ("config", "train_file")]
-        ctx.default_map = {**(ctx.default_map or {}), **load_toml(value, valid)}
+    """Eager --config: the file's values become click defaults, so the command line wins. Its
+    keys are the long option names (``dev``, ``max-epochs``); an option's older key (its
+    parameter's name, e.g. ``dev-file`` before it was ``dev``) is read with a warning."""
+    if value is None:
+        return value
+    keys, renamed = {}, {}
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name == "config":
+            continue
+        long = next(opt for opt in param.opts if opt.startswith("--"))[2:]
+        keys[long] = param.name
+        old = param.name.replace("_", "-")
+        if old != long:
+            renamed[old] = long
+    values, warnings = load_toml(value, keys, renamed)
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    ctx.default_map = {**(ctx.default_map or {}), **values}
     return value
 
 

@@ -10,6 +10,7 @@ import sys
 import click
 
 from seqtag.cli.common import (
+    config_options,
     device_option,
     encoding_errors_option,
     format_seconds,
@@ -20,17 +21,7 @@ from seqtag.cli.common import (
     threads_option,
     usage_errors,
 )
-from seqtag.config import (
-    EMBEDDINGS_LIMIT,
-    ENTITY_WORD_DROPOUT,
-    SCHEMES,
-    TAG_DICTIONARY_CHOICES,
-    ModelConfig,
-    TrainConfig,
-)
-
-_model_defaults = ModelConfig()
-_train_defaults = TrainConfig()
+from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig
 
 
 @click.command()
@@ -68,36 +59,10 @@ _train_defaults = TrainConfig()
     is_eager=True,
     expose_value=False,
     callback=load_config,
-    help="TOML file of option values (keys as the long option names); the command line overrides it.",
+    help='TOML file of option values, keyed by the long option names (dev = "dev.conllu", '
+    "max-epochs = 20); the command line overrides it.",
 )
-@click.option(
-    "--rnn",
-    type=click.Choice(["lstm", "gru"]),
-    default=_model_defaults.rnn,
-    show_default=True,
-    help="Recurrent encoder type.",
-)
-@click.option(
-    "--layers",
-    type=click.IntRange(1, 8),
-    default=_model_defaults.layers,
-    show_default=True,
-    help="Stacked bidirectional layers.",
-)
-@click.option(
-    "--hidden",
-    type=click.IntRange(1),
-    default=_model_defaults.hidden,
-    show_default=True,
-    help="Encoder size per direction.",
-)
-@click.option(
-    "--word-dim",
-    type=click.IntRange(1),
-    default=_model_defaults.word_dim,
-    show_default=True,
-    help="Word embedding size.",
-)
+@config_options(ModelConfig, TrainConfig)
 @click.option(
     "--embeddings",
     type=click.Path(dir_okay=False),
@@ -113,110 +78,6 @@ _train_defaults = TrainConfig()
     show_default=True,
     help="Vectors kept in the model: the file's first N (the most frequent) plus those of every "
     "training word. Each adds 4 bytes per dimension to the model file.",
-)
-@click.option(
-    "--lowercase/--no-lowercase",
-    default=_model_defaults.lowercase,
-    show_default=True,
-    help="Key word embeddings by the lowercased form (The and the share one); characters "
-    "and affixes still see the word as written.",
-)
-@click.option(
-    "--char/--no-char",
-    default=_model_defaults.char,
-    show_default=True,
-    help="Character BiLSTM word vectors (for unseen words).",
-)
-@click.option(
-    "--char-dim",
-    type=click.IntRange(1),
-    default=_model_defaults.char_dim,
-    show_default=True,
-    help="Character embedding size.",
-)
-@click.option(
-    "--char-hidden",
-    type=click.IntRange(1),
-    default=_model_defaults.char_hidden,
-    show_default=True,
-    help="Character BiLSTM size per direction.",
-)
-@click.option(
-    "--affixes",
-    type=click.IntRange(0, 10),
-    default=_model_defaults.affixes,
-    show_default=True,
-    help="Learned embeddings of each word's lowercased prefixes and suffixes of 1..N "
-    "characters (those shared by 2+ training words), beside the character BiLSTM; 0 turns "
-    "them off.",
-)
-@click.option(
-    "--affix-dim",
-    type=click.IntRange(1),
-    default=_model_defaults.affix_dim,
-    show_default=True,
-    help="Size of each affix embedding (a word gets 2N of them).",
-)
-@click.option(
-    "--frequency-loss",
-    type=click.FloatRange(0),
-    default=_model_defaults.frequency_loss,
-    show_default=True,
-    help="Weight of an auxiliary loss: the encoder also predicts how often each word occurs "
-    "in train (its log2-frequency bin; Plank et al. 2016), which teaches it what rare words "
-    "look like; 0 turns it off.",
-)
-@click.option(
-    "--dropout",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=_model_defaults.dropout,
-    show_default=True,
-    help="Dropout between layers.",
-)
-@click.option(
-    "--embedding-dropout",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=_model_defaults.embedding_dropout,
-    show_default=True,
-    help="In training, zero a token's whole word vector with this probability (its spelling "
-    "still counts), so the tagger learns to do without; 0 turns it off.",
-)
-@click.option(
-    "--label-smoothing",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=_model_defaults.label_smoothing,
-    show_default=True,
-    help="In training, aim the softmax at the gold label with 1-E of the probability and "
-    "spread E over all labels, so the tagger is never rewarded for certainty; 0 turns it off. "
-    "Not with a CRF (entity labels), which trains without it.",
-)
-@click.option(
-    "--adversarial",
-    type=click.FloatRange(0, 1),
-    default=_model_defaults.adversarial,
-    show_default=True,
-    help="In training, also learn from each batch with its input vectors moved this share of "
-    "their length in the direction that raises the loss most (adversarial training, for "
-    "robustness on unseen words); twice the training time; 0 turns it off.",
-)
-@click.option(
-    "--ensemble",
-    type=click.IntRange(1, 20),
-    default=_model_defaults.ensemble,
-    show_default=True,
-    help="Train N networks from different seeds (the run's seed, then seed+1000, ...) and tag "
-    "with the mean of their label probabilities: N times the training and tagging time and "
-    "model size, for steadier accuracy on small data.",
-)
-@click.option(
-    "--tag-dictionary",
-    type=click.Choice(TAG_DICTIONARY_CHOICES),
-    default=_train_defaults.tag_dictionary,
-    show_default=True,
-    help="When tagging, keep each word seen in training to the tags it had there (a form "
-    "not seen as written: the tags of its lowercase; words not in train are tagged freely): "
-    "on; off; or auto, on only if it scores higher on dev. "
-    "For plain tags of one column (not entity labels).",
 )
 @click.option(
     "--scheme",
@@ -235,92 +96,6 @@ _train_defaults = TrainConfig()
     is_flag=True,
     help="Make tags that break the scheme valid IOB2-style (I-X starting an entity -> B-X) "
     "instead of stopping with an error.",
-)
-@click.option(
-    "--word-dropout",
-    type=click.FloatRange(0),
-    default=_train_defaults.word_dropout,
-    help="Alpha: a word seen c times is replaced by UNK with p = alpha/(alpha+c); 0 turns it off. "
-    f"Default {_train_defaults.word_dropout:g}, {ENTITY_WORD_DROPOUT:g} for entity labels.",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=_train_defaults.seed,
-    show_default=True,
-    help="Random seed; the same seed repeats a CPU run.",
-)
-@click.option(
-    "--max-epochs",
-    type=click.IntRange(1),
-    default=_train_defaults.max_epochs,
-    show_default=True,
-    help="Upper bound on epochs.",
-)
-@click.option(
-    "--patience",
-    type=click.IntRange(1),
-    default=_train_defaults.patience,
-    show_default=True,
-    help="Stop after this many epochs without a better dev score.",
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(1),
-    default=_train_defaults.batch_size,
-    show_default=True,
-    help="Sentences per batch.",
-)
-@click.option(
-    "--learning-rate",
-    type=click.FloatRange(0, min_open=True),
-    default=_train_defaults.learning_rate,
-    show_default=True,
-    help="Adam learning rate.",
-)
-@click.option(
-    "--clip",
-    type=click.FloatRange(0, min_open=True),
-    default=_train_defaults.clip,
-    show_default=True,
-    help="Gradient norm clipping.",
-)
-@click.option(
-    "--lr-decay",
-    type=click.FloatRange(0, 1, min_open=True),
-    default=_train_defaults.lr_decay,
-    show_default=True,
-    help="Multiply the learning rate by this after each epoch without a better dev score; 1 turns it off.",
-)
-@click.option(
-    "--max-lr-decays",
-    type=click.IntRange(0),
-    default=_train_defaults.max_lr_decays,
-    show_default=True,
-    help="Stop once --lr-decay has cut the learning rate this many times (0: no limit).",
-)
-@click.option(
-    "--average-weights",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=_train_defaults.average_weights,
-    show_default=True,
-    help="Score and save a moving average of the weights over training steps, each step "
-    "keeping this share of the average (e.g. 0.99); 0 keeps the weights as trained.",
-)
-@click.option(
-    "--epoch-size",
-    type=click.IntRange(0),
-    default=_train_defaults.epoch_size,
-    show_default=True,
-    help="Least sentences per epoch: smaller training sets are passed over several times "
-    "between dev checks (0: one pass).",
-)
-@click.option(
-    "--dev-fraction",
-    type=click.FloatRange(0, 0.5, min_open=True),
-    default=_train_defaults.dev_fraction,
-    show_default=True,
-    help="Share of train held out as dev when no --dev is given.",
 )
 @device_option("auto picks a GPU when there is one.")
 @threads_option
