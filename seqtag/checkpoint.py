@@ -14,20 +14,28 @@ Large tensors with equal contents are stored once (``$tensor`` names the same ke
 pretrained vectors sit in the current weights, the best epoch's weights and every finished
 ensemble member's, hundreds of MB each time. ``_join`` hands out a copy for every use after the
 first, so nothing read back is aliased (optimizer moments are updated in place).
+
+A `seqtag train` run's checkpoint is a ``RunCheckpoint``: the run's settings (``RunRecord``),
+its vocabularies, the ensemble members that finished and train.fit's state of the one in
+training; ``save``/``load`` above are the codec it is stored with.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
 
+from seqtag.config import EMBEDDINGS_LIMIT
 from seqtag.errors import SeqtagError
 from seqtag.modelfile import EqualLargeTensors, save_atomically
 from seqtag.version import __version__
+from seqtag.vocab import Vocabularies
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 FORMAT_NAME = "seqtag-checkpoint"
@@ -134,3 +142,71 @@ def _join(value: Any, tensors: dict[str, torch.Tensor], used: set[str]) -> Any:
             return {int(k): _join(v, tensors, used) for k, v in value["$intdict"]}
         return {k: _join(v, tensors, used) for k, v in value.items()}
     return value
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The settings of a run, as its checkpoint keeps them so that --resume repeats them."""
+
+    train_file: str
+    dev_file: str | None
+    output: str
+    column: str
+    input_format: str
+    tag_column: int | None
+    repair: bool
+    embeddings: str | None
+    embeddings_limit: int
+    options: dict[str, Any]  # both configs' fields, as settled (scheme, CRF, word dropout)
+    data_digest: str
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> RunRecord:
+        # Runs from before --embeddings existed had none.
+        stored = {"embeddings": None, "embeddings_limit": EMBEDDINGS_LIMIT, **stored}
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in stored.items() if k in names})
+
+
+@dataclass
+class RunCheckpoint:
+    """A checkpoint of a run: its settings, vocabularies, the ensemble members that finished
+    and the training state of the one in training (train.fit's state, a nested dict)."""
+
+    run: RunRecord
+    vocabularies: Vocabularies
+    finished: list[dict[str, Any]]
+    training: dict[str, Any]
+
+    @property
+    def epoch(self) -> int:
+        return self.training["epoch"]
+
+    @property
+    def best_score(self) -> float:
+        return self.training["best_score"]
+
+    def save(self, directory: str | Path) -> None:
+        save(
+            directory,
+            {
+                "run": dataclasses.asdict(self.run),
+                "vocabularies": self.vocabularies.to_dict(),
+                "finished": self.finished,
+                "training": self.training,
+            },
+        )
+
+    @classmethod
+    def load(cls, directory: str | Path) -> RunCheckpoint:
+        stored = load(directory)
+        try:
+            return cls(
+                RunRecord.from_stored(stored["run"]),
+                Vocabularies.from_dict(stored["vocabularies"]),
+                list(stored.get("finished", [])),
+                stored["training"],
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            name = str(checkpoint_path(directory))
+            raise SeqtagError(f"damaged seqtag checkpoint ({error!r})", name) from None

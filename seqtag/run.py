@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from seqtag import checkpoint, modelfile
+from seqtag import modelfile
 from seqtag.batch import Batcher
+from seqtag.checkpoint import RunCheckpoint, RunRecord
 from seqtag.config import (
     EMBEDDINGS_LIMIT,
     ENTITY_WORD_DROPOUT,
@@ -32,19 +33,14 @@ from seqtag.config import (
 )
 from seqtag.device import resolve_device, set_threads
 from seqtag.errors import SeqtagError, UsageError
-from seqtag.model import Ensemble
+from seqtag.members import Members
 from seqtag.read import Column, Sentence, read_labeled
-from seqtag.scheme import detect, invalid_positions, is_span_labels, repair
-from seqtag.signals import signal_raises, signals_deferred
+from seqtag.scheme import conllu_column_for, span_scheme
+from seqtag.signals import signals_deferred
 from seqtag.torch_engine import predict
 from seqtag.train import (
     EpochReport,
-    TrainResult,
     dev_metric_for,
-    finished_member,
-    fit,
-    member_seed,
-    restored_member,
     split_dev,
 )
 from seqtag.vocab import Vocabularies
@@ -132,74 +128,6 @@ class TrainOutcome:
     checkpoint_dir: str | None = None
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """The settings of a run, as its checkpoint keeps them so that --resume repeats them."""
-
-    train_file: str
-    dev_file: str | None
-    output: str
-    column: str
-    input_format: str
-    tag_column: int | None
-    repair: bool
-    embeddings: str | None
-    embeddings_limit: int
-    options: dict[str, Any]  # both configs' fields, as settled (scheme, CRF, word dropout)
-    data_digest: str
-
-    @classmethod
-    def from_stored(cls, stored: dict[str, Any]) -> RunRecord:
-        # Runs from before --embeddings existed had none.
-        stored = {"embeddings": None, "embeddings_limit": EMBEDDINGS_LIMIT, **stored}
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in stored.items() if k in names})
-
-
-@dataclass
-class RunCheckpoint:
-    """A checkpoint of a run: its settings, vocabularies, the ensemble members that finished
-    and the training state of the one in training (train.fit's state, a nested dict)."""
-
-    run: RunRecord
-    vocabularies: Vocabularies
-    finished: list[dict[str, Any]]
-    training: dict[str, Any]
-
-    @property
-    def epoch(self) -> int:
-        return self.training["epoch"]
-
-    @property
-    def best_score(self) -> float:
-        return self.training["best_score"]
-
-    def save(self, directory: str | Path) -> None:
-        checkpoint.save(
-            directory,
-            {
-                "run": dataclasses.asdict(self.run),
-                "vocabularies": self.vocabularies.to_dict(),
-                "finished": self.finished,
-                "training": self.training,
-            },
-        )
-
-    @classmethod
-    def load(cls, directory: str | Path) -> RunCheckpoint:
-        stored = checkpoint.load(directory)
-        try:
-            return cls(
-                RunRecord.from_stored(stored["run"]),
-                Vocabularies.from_dict(stored["vocabularies"]),
-                list(stored.get("finished", [])),
-                stored["training"],
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            name = str(checkpoint.checkpoint_path(directory))
-            raise SeqtagError(f"damaged seqtag checkpoint ({error!r})", name) from None
-
-
 def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutcome:
     """Train and save the model ``request`` asks for (see the module's docstring)."""
     report = report or Silent()
@@ -248,7 +176,7 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         report.say(f"No --dev given: holding out {dev_source} for early stopping.")
 
     digest = data_digest(train_set, dev_set)
-    scheme = span_scheme(train_set, requested_scheme, request.repair, train_name, report)
+    scheme = span_scheme(train_set, requested_scheme, request.repair, train_name, report.say)
     model_config = _with_output_layer(request, model_config, scheme, requested_crf, report)
     # What is done with the --tag-dictionary asked for; train_config keeps the request, so a
     # checkpoint resumes with the command that started it.
@@ -318,7 +246,7 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         def save_checkpoint(state: dict) -> None:
             RunCheckpoint(record, vocabularies, finished, state).save(request.checkpoint_dir)
 
-    members = _Members(train_set, dev_set, vocabularies, member_config, train_config, target)
+    members = Members(train_set, dev_set, vocabularies, member_config, train_config, target)
     report.begin(dev_metric_for(model_config)[0])
     results, interrupted = members.train(
         n_members,
@@ -378,82 +306,6 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         seconds=seconds,
         interrupted=interrupted,
     )
-
-
-@dataclass
-class _Members:
-    """An ensemble's members (a single model is one member) on one training set."""
-
-    train_set: list[Sentence]
-    dev_set: list[Sentence]
-    vocabularies: Vocabularies
-    config: ModelConfig  # each member's: ensemble=1
-    training: TrainConfig
-    device: Any
-
-    def train(
-        self,
-        n_members: int,
-        report: Report,
-        *,
-        resumed: RunCheckpoint | None,
-        finished: list,
-        save_checkpoint,
-        pretrained,
-    ) -> tuple[list[TrainResult], int | None]:
-        """Fit the members one after another, going on after those a resumed checkpoint holds
-        as ``finished``, which grows as members finish (the checkpoint saves it). Returns the
-        fitted members, the restored ones first, and the exit status for an interruption by
-        Ctrl-C (130) or SIGTERM (143), or None when all finished; an interrupted member's best
-        epoch so far is among the results."""
-        results = [
-            restored_member(state, self.config, self.vocabularies, self.device)
-            for state in finished
-        ]
-        first, interrupted = len(results), False
-        try:
-            with signal_raises(signal.SIGTERM, KeyboardInterrupt) as terminated:
-                for member in range(first, n_members):
-                    seed = member_seed(self.training.seed, member)
-                    if n_members > 1:
-                        report.on_member(member, n_members, seed)
-                    result = fit(
-                        self.train_set,
-                        self.dev_set,
-                        self.vocabularies,
-                        self.config,
-                        dataclasses.replace(self.training, seed=seed),
-                        self.device,
-                        report.on_epoch,
-                        report.on_batch,
-                        on_checkpoint=save_checkpoint,
-                        resume=resumed.training
-                        if resumed is not None and member == first
-                        else None,
-                        pretrained=pretrained,
-                    )
-                    if result.epochs:
-                        results.append(result)
-                    if result.interrupted:
-                        interrupted = True
-                        break
-                    finished.append(finished_member(result))
-        finally:
-            report.members_done()
-        if interrupted or not results:
-            return results, 143 if terminated.fired else 130
-        return results, None
-
-    def final_model(self, results: Sequence[TrainResult], model_config: ModelConfig):
-        """The model to save and its dev score: the one network, or the ensemble of the
-        members trained (all of them unless interrupted), scored on dev together."""
-        if len(results) == 1:
-            return results[0].model, results[0].best_score
-        model = Ensemble([r.model for r in results])
-        _, metric = dev_metric_for(model_config)
-        batcher = Batcher(self.vocabularies, model_config)
-        predicted = predict(model, batcher, self.dev_set, self.device)
-        return model, metric([s.tags for s in self.dev_set], predicted)
 
 
 def _with_output_layer(
@@ -601,47 +453,3 @@ def data_digest(*datasets: Sequence[Sentence]) -> str:
             digest.update(b"\n\n")
         digest.update(b"\f")
     return digest.hexdigest()
-
-
-def span_scheme(
-    train_set: list[Sentence], requested: str | None, fix: bool, name: str, report: Report
-) -> str | None:
-    """The tag scheme to train with (None: plain labels); tags that break it are an error
-    naming the first one's line, or with ``fix`` (--repair) are made valid, and that is said."""
-    if requested in (None, "none"):
-        return None
-    tags = [s.tags for s in train_set]
-    if requested != "auto" and not is_span_labels({t for ts in tags for t in ts}):
-        raise SeqtagError(
-            f"--scheme {requested} needs entity labels (O, B-PER, I-PER, ...); these tags are not",
-            name,
-        )
-    scheme = detect(tags) if requested == "auto" else requested
-    if scheme is None:
-        return None
-    broken = [(s, i) for s in train_set for i in invalid_positions(s.tags, scheme)]
-    if not broken:
-        return scheme
-    sentence, i = broken[0]
-    line = sentence.line + (sentence.word_lines[i] if sentence.word_lines else 0)
-    before = f"after {sentence.tags[i - 1]}" if i else "at the start of a sentence"
-    if not fix:
-        raise SeqtagError(
-            f"{sentence.tags[i]} {before} breaks the {scheme} scheme ({len(broken)} such tags in "
-            "this file); fix them, pass --repair to make them valid (I-X that starts an entity "
-            "becomes B-X), or give the right --scheme",
-            name,
-            line,
-        )
-    for sentence in {id(s): s for s, _ in broken}.values():
-        sentence.tags = repair(sentence.tags, scheme)
-    report.say(
-        f"Repaired {len(broken)} tags that broke the {scheme} scheme (first: {name}:{line})."
-    )
-    return scheme
-
-
-def conllu_column_for(labels: list[str]) -> str:
-    """Where a model trained on a column file writes CoNLL-U: entity tags go to MISC NER=,
-    anything else to XPOS (the language-specific tag); --column says otherwise."""
-    return "misc:NER" if is_span_labels(labels) else "xpos"

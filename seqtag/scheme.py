@@ -3,15 +3,21 @@
 A scheme says how a span's tokens are tagged, and so which tag may follow which. This module
 detects the scheme of training tags, finds sequences that break it, repairs them (a span is read
 leniently, the way seqeval's default mode reads it, and written back in the scheme), turns tags
-into spans for output, and gives the transitions a decoder may use.
+into spans for output, and gives the transitions a decoder may use; ``span_scheme`` settles the
+scheme a training run learns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from seqtag.config import SCHEMES
+from seqtag.errors import SeqtagError
+
+if TYPE_CHECKING:
+    from seqtag.read import Sentence
 
 __all__ = [
     "SCHEMES",
@@ -191,3 +197,49 @@ def allowed_transitions(labels: Sequence[str], scheme: str) -> Allowed:
         tuple(may_end(p) for p, _ in parsed),
         tuple(tuple(may_follow(a, b) for b in parsed) for a in parsed),
     )
+
+
+def span_scheme(
+    train_set: list[Sentence],
+    requested: str | None,
+    fix: bool,
+    name: str,
+    say: Callable[[str], None],
+) -> str | None:
+    """The tag scheme to train with (None: plain labels); tags that break it are an error
+    naming the first one's line, or with ``fix`` (--repair) are made valid, and that is said."""
+    if requested in (None, "none"):
+        return None
+    tags = [s.tags for s in train_set]
+    if requested != "auto" and not is_span_labels({t for ts in tags for t in ts}):
+        raise SeqtagError(
+            f"--scheme {requested} needs entity labels (O, B-PER, I-PER, ...); these tags are not",
+            name,
+        )
+    scheme = detect(tags) if requested == "auto" else requested
+    if scheme is None:
+        return None
+    broken = [(s, i) for s in train_set for i in invalid_positions(s.tags, scheme)]
+    if not broken:
+        return scheme
+    sentence, i = broken[0]
+    line = sentence.line + (sentence.word_lines[i] if sentence.word_lines else 0)
+    before = f"after {sentence.tags[i - 1]}" if i else "at the start of a sentence"
+    if not fix:
+        raise SeqtagError(
+            f"{sentence.tags[i]} {before} breaks the {scheme} scheme ({len(broken)} such tags in "
+            "this file); fix them, pass --repair to make them valid (I-X that starts an entity "
+            "becomes B-X), or give the right --scheme",
+            name,
+            line,
+        )
+    for sentence in {id(s): s for s, _ in broken}.values():
+        sentence.tags = repair(sentence.tags, scheme)
+    say(f"Repaired {len(broken)} tags that broke the {scheme} scheme (first: {name}:{line}).")
+    return scheme
+
+
+def conllu_column_for(labels: list[str]) -> str:
+    """Where a model trained on a column file writes CoNLL-U: entity tags go to MISC NER=,
+    anything else to XPOS (the language-specific tag); --column says otherwise."""
+    return "misc:NER" if is_span_labels(labels) else "xpos"
