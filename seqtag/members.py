@@ -23,6 +23,8 @@ from seqtag.signals import signal_raises
 from seqtag.torch_engine import predict
 from seqtag.train import (
     EpochReport,
+    Hooks,
+    TrainingData,
     TrainResult,
     dev_metric_for,
     finished_member,
@@ -79,21 +81,11 @@ class Members:
                     seed = member_seed(self.training.seed, member)
                     if n_members > 1:
                         report.on_member(member, n_members, seed)
-                    result = fit(
-                        self.train_set,
-                        self.dev_set,
-                        self.vocabularies,
-                        self.config,
-                        dataclasses.replace(self.training, seed=seed),
-                        self.device,
-                        report.on_epoch,
-                        report.on_batch,
-                        on_checkpoint=save_checkpoint,
-                        resume=resumed.training
-                        if resumed is not None and member == first
-                        else None,
-                        pretrained=pretrained,
-                    )
+                    data = TrainingData(self.train_set, self.dev_set, self.vocabularies, pretrained)
+                    hooks = Hooks(report.on_epoch, report.on_batch, save_checkpoint)
+                    resume = resumed.training if resumed is not None and member == first else None
+                    training = dataclasses.replace(self.training, seed=seed)
+                    result = fit(data, self.config, training, self.device, hooks, resume)
                     if result.epochs:
                         results.append(result)
                     if result.interrupted:

@@ -55,6 +55,28 @@ class TrainResult:
     dev_metric: str = "accuracy"
 
 
+@dataclass
+class TrainingData:
+    """What a network learns from: train, dev (for early stopping), the vocabularies built
+    from train, and with ``--embeddings`` the table of pretrained vectors (rows as in
+    ``vocabularies.pretrained``, see embeddings.Vectors.model_table)."""
+
+    train: Sequence[Sentence]
+    dev: Sequence[Sentence]
+    vocabularies: Vocabularies
+    pretrained: numpy.ndarray | None = None
+
+
+@dataclass
+class Hooks:
+    """Callbacks of ``fit``: after each epoch and batch, and with each epoch's checkpoint
+    state (which refers to live tensors: store it before returning)."""
+
+    on_epoch: Callable[[EpochReport], None] | None = None
+    on_batch: Callable[[int, int], None] | None = None
+    on_checkpoint: Callable[[dict[str, Any]], None] | None = None
+
+
 def split_dev(
     sentences: Sequence[Sentence], fraction: float, seed: int
 ) -> tuple[list[Sentence], list[Sentence]]:
@@ -183,17 +205,12 @@ def member_seed(seed: int, member: int) -> int:
 
 
 def fit(
-    train: Sequence[Sentence],
-    dev: Sequence[Sentence],
-    vocabularies: Vocabularies,
+    data: TrainingData,
     model_config: ModelConfig,
     train_config: TrainConfig,
     device: torch.device,
-    on_epoch: Callable[[EpochReport], None] | None = None,
-    on_batch: Callable[[int, int], None] | None = None,
-    on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
+    hooks: Hooks | None = None,
     resume: dict[str, Any] | None = None,
-    pretrained: numpy.ndarray | None = None,
 ) -> TrainResult:
     """Train until ``patience`` epochs pass without a better dev score, the learning rate has
     been cut ``max_lr_decays`` times, or ``max_epochs``.
@@ -201,14 +218,16 @@ def fit(
     The dev score is accuracy, or entity F1 (seqeval, default mode) for span labels: what the
     user will be judged on is what early stopping and the learning-rate decay look at.
 
-    After each epoch ``on_checkpoint`` gets the whole training state (weights, optimizer,
+    ``hooks.on_epoch`` and ``hooks.on_batch`` hear of progress. After each epoch
+    ``hooks.on_checkpoint`` gets the whole training state (weights, optimizer,
     scheduler, every RNG, the reports so far), which refers to live tensors: store it (see
     seqtag.checkpoint) before the callback returns. Handing a stored state back as ``resume`` continues
     the run exactly as if it had never stopped (on CPU, given the same data and configs).
 
-    ``pretrained``: the table of pretrained vectors (rows as in ``vocabularies.pretrained``,
-    see embeddings.Vectors.model_table) when ``model_config.pretrained_dim`` asks for them.
     """
+    hooks = hooks or Hooks()
+    train, dev, vocabularies, pretrained = data.train, data.dev, data.vocabularies, data.pretrained
+    on_epoch, on_batch, on_checkpoint = hooks.on_epoch, hooks.on_batch, hooks.on_checkpoint
     torch.manual_seed(train_config.seed)
     order_rng = random.Random(train_config.seed)
     dropout_rng = torch.Generator().manual_seed(train_config.seed)

@@ -21,7 +21,7 @@ from seqtag.cli import main
 from seqtag.config import ModelConfig, TrainConfig
 from seqtag.lines import open_lines
 from seqtag.read import Column, read_conllu
-from seqtag.train import fit
+from seqtag.train import Hooks, TrainingData, fit
 from seqtag.vocab import Vocabularies
 from tests.conftest import DATA, TINY_OPTIONS
 
@@ -111,11 +111,21 @@ def test_resumed_fit_equals_an_uninterrupted_one(tmp_path, average_weights):
         checkpoint.save(tmp_path / str(state["epoch"]), state)
 
     whole = fit(
-        train, dev, vocabularies, TINY_MODEL, config, torch.device("cpu"), on_checkpoint=keep
+        TrainingData(train, dev, vocabularies),
+        TINY_MODEL,
+        config,
+        torch.device("cpu"),
+        hooks=Hooks(on_checkpoint=keep),
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "2", "3", "4"]
     saved = checkpoint.load(tmp_path / "2")
-    resumed = fit(train, dev, vocabularies, TINY_MODEL, config, torch.device("cpu"), resume=saved)
+    resumed = fit(
+        TrainingData(train, dev, vocabularies),
+        TINY_MODEL,
+        config,
+        torch.device("cpu"),
+        resume=saved,
+    )
     assert [r.dev_score for r in resumed.epochs] == [r.dev_score for r in whole.epochs]
     assert [r.loss for r in resumed.epochs] == [r.loss for r in whole.epochs]
     for (name, a), b in zip(
@@ -129,18 +139,14 @@ def test_resuming_a_finished_run_trains_no_more(tmp_path):
     vocabularies = Vocabularies.build(train, TINY_MODEL)
     config = TrainConfig(epoch_size=0, max_epochs=2, batch_size=16)
     fit(
-        train,
-        dev,
-        vocabularies,
+        TrainingData(train, dev, vocabularies),
         TINY_MODEL,
         config,
         torch.device("cpu"),
-        on_checkpoint=lambda s: checkpoint.save(tmp_path, s),
+        hooks=Hooks(on_checkpoint=lambda s: checkpoint.save(tmp_path, s)),
     )
     again = fit(
-        train,
-        dev,
-        vocabularies,
+        TrainingData(train, dev, vocabularies),
         TINY_MODEL,
         config,
         torch.device("cpu"),

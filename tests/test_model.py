@@ -14,7 +14,7 @@ from seqtag.lines import open_lines
 from seqtag.model import build_network
 from seqtag.read import Column, Sentence, read_conllu
 from seqtag.torch_engine import predict
-from seqtag.train import fit, frequency_bin_table, split_dev
+from seqtag.train import TrainingData, fit, frequency_bin_table, split_dev
 from seqtag.vocab import PAD, UNK, Vocabularies
 
 CPU = torch.device("cpu")
@@ -58,9 +58,7 @@ def test_train_save_load_gives_identical_predictions(corpus, tmp_path, rnn, char
     train, dev = split_dev(corpus, 0.2, seed=3)
     vocabularies = Vocabularies.build(train)
     result = fit(
-        train,
-        dev,
-        vocabularies,
+        TrainingData(train, dev, vocabularies),
         tiny_config(rnn=rnn, char=char),
         TrainConfig(epoch_size=0, max_epochs=2, batch_size=16),
         CPU,
@@ -87,9 +85,7 @@ def test_training_with_the_same_seed_repeats(corpus, adversarial):
     vocabularies = Vocabularies.build(train)
     runs = [
         fit(
-            train,
-            dev,
-            vocabularies,
+            TrainingData(train, dev, vocabularies),
             tiny_config(adversarial=adversarial),
             TrainConfig(epoch_size=0, max_epochs=2, seed=7),
             CPU,
@@ -104,9 +100,7 @@ def test_training_learns_something(corpus):
     train, dev = split_dev(corpus, 0.2, seed=1)
     vocabularies = Vocabularies.build(train)
     result = fit(
-        train,
-        dev,
-        vocabularies,
+        TrainingData(train, dev, vocabularies),
         tiny_config(hidden=32),
         TrainConfig(epoch_size=0, max_epochs=5, batch_size=8, learning_rate=5e-3),
         CPU,
@@ -133,7 +127,7 @@ def test_learning_rate_decays_after_each_epoch_without_a_better_dev_score(corpus
     config = TrainConfig(
         epoch_size=0, max_epochs=4, patience=10, learning_rate=0.01, lr_decay=decay
     )
-    epochs = fit(train, dev, vocabularies, tiny_config(), config, CPU).epochs
+    epochs = fit(TrainingData(train, dev, vocabularies), tiny_config(), config, CPU).epochs
     assert [e.best_epoch for e in epochs] == [1, 1, 1, 1]
     factor = 1.0 if decay == 1.0 else decay
     # Epoch 2 still trains at the full rate (epoch 1 improved); each later epoch follows a
@@ -147,8 +141,16 @@ def test_epoch_size_passes_over_small_data_several_times_per_epoch(corpus):
     vocabularies = Vocabularies.build(train)
     one_pass = TrainConfig(epoch_size=0, max_epochs=1, batch_size=8)
     three_passes = TrainConfig(max_epochs=1, batch_size=8, epoch_size=100)  # ceil(100/40) = 3
-    assert fit(train, dev, vocabularies, tiny_config(), one_pass, CPU).epochs[0].batches == 5
-    assert fit(train, dev, vocabularies, tiny_config(), three_passes, CPU).epochs[0].batches == 15
+    assert (
+        fit(TrainingData(train, dev, vocabularies), tiny_config(), one_pass, CPU).epochs[0].batches
+        == 5
+    )
+    assert (
+        fit(TrainingData(train, dev, vocabularies), tiny_config(), three_passes, CPU)
+        .epochs[0]
+        .batches
+        == 15
+    )
 
 
 def test_frequency_bins_follow_log2_of_the_training_counts():
@@ -191,7 +193,9 @@ def test_a_model_trained_with_the_frequency_loss_tags_alike_in_both_engines(corp
     train, dev = split_dev(corpus, 0.2, seed=1)
     config = tiny_config(frequency_loss=1.0, affixes=2, affix_dim=3, lowercase=True)
     vocabularies = Vocabularies.build(train, config)
-    result = fit(train, dev, vocabularies, config, TrainConfig(max_epochs=2, epoch_size=0), CPU)
+    result = fit(
+        TrainingData(train, dev, vocabularies), config, TrainConfig(max_epochs=2, epoch_size=0), CPU
+    )
     path = tmp_path / "f.model"
     modelfile.save(path, result.model, vocabularies, "upos", TrainConfig(), {})
     expected = predict(result.model, Batcher(vocabularies, config), dev, CPU)

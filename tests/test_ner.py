@@ -18,7 +18,7 @@ from seqtag.config import ModelConfig, TrainConfig
 from seqtag.read import Sentence
 from seqtag.scheme import encode, invalid_positions, spans
 from seqtag.torch_engine import predict
-from seqtag.train import fit
+from seqtag.train import TrainingData, fit
 from seqtag.vocab import Vocabularies
 
 CPU = torch.device("cpu")
@@ -61,7 +61,10 @@ def test_ner_models_never_break_their_scheme_and_survive_save_and_load(tmp_path,
     )
     vocabularies = Vocabularies.build(train, config)
     result = fit(
-        train, dev, vocabularies, config, TrainConfig(epoch_size=0, max_epochs=3, batch_size=8), CPU
+        TrainingData(train, dev, vocabularies),
+        config,
+        TrainConfig(epoch_size=0, max_epochs=3, batch_size=8),
+        CPU,
     )
     assert result.dev_metric == "entity F1"
     assert (result.model.crf is not None) == crf
@@ -88,9 +91,7 @@ def test_the_ner_model_learns_the_names(tmp_path):
     )
     vocabularies = Vocabularies.build(train, config)
     result = fit(
-        train,
-        dev,
-        vocabularies,
+        TrainingData(train, dev, vocabularies),
         config,
         TrainConfig(epoch_size=0, max_epochs=8, batch_size=8, learning_rate=5e-3),
         CPU,

@@ -9,7 +9,7 @@ from conftest import DATA
 from seqtag.config import ModelConfig, TrainConfig
 from seqtag.lines import open_lines
 from seqtag.read import Column, read_conllu
-from seqtag.train import WeightAverage, _should_stop, fit, lr_decays, split_dev
+from seqtag.train import Hooks, TrainingData, WeightAverage, _should_stop, fit, lr_decays, split_dev
 from seqtag.vocab import Vocabularies
 
 
@@ -39,7 +39,7 @@ def test_a_run_ends_right_after_its_last_allowed_cut():
     config = TrainConfig(epoch_size=0, max_epochs=40, patience=40, max_lr_decays=1, seed=2)
     model = ModelConfig(layers=1, hidden=8, word_dim=8, char_dim=4, char_hidden=4)
     vocabularies = Vocabularies.build(train, model)
-    result = fit(train, dev, vocabularies, model, config, torch.device("cpu"))
+    result = fit(TrainingData(train, dev, vocabularies), model, config, torch.device("cpu"))
     worse = [
         e.epoch for e in result.epochs if e.dev_score <= e.best_score and e.epoch != e.best_epoch
     ]
@@ -89,13 +89,11 @@ def test_fit_with_a_weight_average_saves_the_averaged_weights():
     states = []
     config = TrainConfig(epoch_size=0, max_epochs=2, patience=5, average_weights=0.9)
     result = fit(
-        train,
-        dev,
-        vocabularies,
+        TrainingData(train, dev, vocabularies),
         model,
         config,
         torch.device("cpu"),
-        on_checkpoint=lambda state: states.append(copy.deepcopy(state)),
+        hooks=Hooks(on_checkpoint=lambda state: states.append(copy.deepcopy(state))),
     )
     best = states[result.best_epoch - 1]
     assert best["averaged"]["steps"] == sum(r.batches for r in result.epochs[: result.best_epoch])
