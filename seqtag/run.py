@@ -156,27 +156,10 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
     set_threads(request.threads)
     target = resolve_device(request.device)
 
-    def read(path: str) -> tuple[list[Sentence], str]:
-        return read_labeled(
-            path, column, request.encoding_errors, request.input_format, request.tag_column
-        )
-
-    train_set, train_format = read(request.train_file)
-    train_name = "<stdin>" if request.train_file == "-" else request.train_file
-    if request.dev_file:
-        dev_set, _ = read(request.dev_file)
-        dev_source = request.dev_file
-    else:
-        if len(train_set) < 2:
-            raise SeqtagError(
-                "need at least 2 sentences to hold one out as dev; give --dev", train_name
-            )
-        train_set, dev_set = split_dev(train_set, train_config.dev_fraction, train_config.seed)
-        dev_source = f"{len(dev_set)} sentences held out of {train_name} (seed {train_config.seed})"
-        report.say(f"No --dev given: holding out {dev_source} for early stopping.")
-
+    data = read_data(request, column, train_config, report)
+    train_set, dev_set, train_format = data.train, data.dev, data.format
     digest = data_digest(train_set, dev_set)
-    scheme = span_scheme(train_set, requested_scheme, request.repair, train_name, report.say)
+    scheme = span_scheme(train_set, requested_scheme, request.repair, data.name, report.say)
     model_config = _with_output_layer(request, model_config, scheme, requested_crf, report)
     # What is done with the --tag-dictionary asked for; train_config keeps the request, so a
     # checkpoint resumes with the command that started it.
@@ -229,19 +212,7 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         )
     save_checkpoint = None
     if request.checkpoint_dir is not None:
-        record = RunRecord(
-            train_file=_resolved(request.train_file),
-            dev_file=str(Path(request.dev_file).resolve()) if request.dev_file else None,
-            output=str(Path(request.output).resolve()),
-            column=column.spec,
-            input_format=request.input_format,
-            tag_column=request.tag_column,
-            repair=request.repair,
-            embeddings=str(Path(request.embeddings).resolve()) if request.embeddings else None,
-            embeddings_limit=request.embeddings_limit,
-            options={**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)},
-            data_digest=digest,
-        )
+        record = _run_record(request, column, model_config, train_config, digest)
 
         def save_checkpoint(state: dict) -> None:
             RunCheckpoint(record, vocabularies, finished, state).save(request.checkpoint_dir)
@@ -286,7 +257,7 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
                 "epochs_run": epochs_run[0] if len(results) == 1 else epochs_run,
                 "train_sentences": len(train_set),
                 "train_words": words,
-                "dev_source": dev_source,
+                "dev_source": data.dev_source,
                 "embeddings": request.embeddings,
                 "training_seconds": round(seconds, 1),
                 "interrupted": interrupted is not None,
@@ -305,6 +276,62 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         member_scores=[r.best_score for r in results],
         seconds=seconds,
         interrupted=interrupted,
+    )
+
+
+@dataclass
+class LabeledData:
+    """The tagged sentences a run learns from and stops early on."""
+
+    train: list[Sentence]
+    dev: list[Sentence]
+    format: str  # the training file's: conllu, columns or iob2
+    name: str  # the training file's, for messages (<stdin> for -)
+    dev_source: str  # where dev came from: its file, or how it was held out of train
+
+
+def read_data(
+    request: TrainRequest, column: Column, train_config: TrainConfig, report: Report
+) -> LabeledData:
+    """Train and dev as the request says; without a dev file, a seeded share of train is
+    held out as dev (and that is said)."""
+
+    def read(path: str) -> tuple[list[Sentence], str]:
+        return read_labeled(
+            path, column, request.encoding_errors, request.input_format, request.tag_column
+        )
+
+    train_set, train_format = read(request.train_file)
+    name = "<stdin>" if request.train_file == "-" else request.train_file
+    if request.dev_file:
+        dev_set, _ = read(request.dev_file)
+        return LabeledData(train_set, dev_set, train_format, name, request.dev_file)
+    if len(train_set) < 2:
+        raise SeqtagError("need at least 2 sentences to hold one out as dev; give --dev", name)
+    train_set, dev_set = split_dev(train_set, train_config.dev_fraction, train_config.seed)
+    dev_source = f"{len(dev_set)} sentences held out of {name} (seed {train_config.seed})"
+    report.say(f"No --dev given: holding out {dev_source} for early stopping.")
+    return LabeledData(train_set, dev_set, train_format, name, dev_source)
+
+
+def _run_record(request: TrainRequest, column: Column, model_config, train_config, digest: str):
+    """The settings a checkpoint keeps, paths made absolute so --resume works from anywhere."""
+
+    def absolute(path: str | None) -> str | None:
+        return None if path is None else "-" if path == "-" else str(Path(path).resolve())
+
+    return RunRecord(
+        train_file=absolute(request.train_file),
+        dev_file=absolute(request.dev_file) if request.dev_file else None,
+        output=absolute(request.output),
+        column=column.spec,
+        input_format=request.input_format,
+        tag_column=request.tag_column,
+        repair=request.repair,
+        embeddings=absolute(request.embeddings) if request.embeddings else None,
+        embeddings_limit=request.embeddings_limit,
+        options={**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)},
+        data_digest=digest,
     )
 
 
@@ -421,10 +448,6 @@ def _resumed_request(request: TrainRequest, resumed: RunCheckpoint) -> TrainRequ
         training=train_config,
         checkpoint_dir=request.checkpoint_dir or request.resume_dir,
     )
-
-
-def _resolved(path: str) -> str:
-    return str(Path(path).resolve()) if path != "-" else "-"
 
 
 def _read_embeddings(path: str, limit: int, vocabularies, train_set, report: Report):
