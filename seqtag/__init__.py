@@ -1,8 +1,10 @@
 """seqtag: BiLSTM/BiGRU sequence taggers for part of speech and named entities, built for small data.
 
 The data flow is visible from the module names:
-read -> tokenize -> vocab -> batch -> model -> decode -> write, with train, evaluate, modelfile
-and cli around it. Only ``cli`` prints; library code returns values or raises ``SeqtagError``.
+read/tokenize -> vocab -> batch -> architecture/model -> predict (numpy_engine, torch_engine)
+-> write, with train/members/run (training as one call, ``run.train_run``), evaluate,
+modelfile, checkpoint, api and cli around it. Only ``cli`` prints; library code returns values
+or raises ``SeqtagError`` (errors.py). README's Development section has the whole map.
 """
 
 from seqtag.errors import SeqtagError

@@ -3,7 +3,7 @@
 Each distinct word form in a batch is spelled out in characters once (``chars``), and ``forms``
 points every token at its row, so the character encoder never runs twice on the same word.
 
-torch is imported inside the methods that build tensors: the numpy tagger (numpy_tagger.py)
+torch is imported inside the methods that build tensors: the numpy engine (numpy_engine.py)
 uses the rest (character ids, inference order) without loading it.
 """
 
@@ -32,7 +32,7 @@ MAX_WORD_CHARS = 64  # longer words keep their first and last 32 characters (pre
 
 @dataclass
 class Encoded:
-    """A batch as numpy id arrays, before any tensor exists (the numpy tagger uses it as is)."""
+    """A batch as numpy id arrays, before any tensor exists (the numpy engine uses it as is)."""
 
     words: np.ndarray  # (B, T) word ids, PAD past each sentence's end
     spellings: list[str]  # the U distinct word forms of the batch, in row order

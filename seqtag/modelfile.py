@@ -219,7 +219,7 @@ def load(path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
 
 def read_model(path: str | Path) -> ModelArrays:
     """The model file with its weights as numpy arrays; torch is not imported. The names and
-    shapes are checked against the configuration when the numpy tagger is built from it."""
+    shapes are checked against the architecture when the numpy engine is built from it."""
     state, vocabularies, column, config, metadata = _read(path, "numpy")
     return ModelArrays(state, vocabularies, column, config, metadata)
 

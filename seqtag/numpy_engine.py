@@ -12,7 +12,7 @@ Each recurrent layer runs its two directions together, time-major and stacked: o
 product per time step serves both. The LSTM's and GRU's sigmoid gates are computed with the
 same tanh as the rest, sigmoid(x) = (1 + tanh(x / 2)) / 2, the halving folded into the weights.
 Work that depends on a word form alone is done once per form: its character vector (cached
-across batches, as decode.Predictor does) and the first layer's input term (once per batch).
+across batches, as torch_engine.TorchEngine does) and the first layer's input term (once per batch).
 The character encoder runs as a packed sequence would: longest form first, each step on the
 forms still going, so no step is spent on padding.
 """

@@ -45,7 +45,7 @@ _PREFIXES = {
 @dataclass(frozen=True)
 class Allowed:
     """Which tags may start or end a sentence and which may follow which (a scheme's rules),
-    as plain booleans: torch (crf.py) and numpy (numpy_tagger.py) turn them into penalties."""
+    as plain booleans: torch (crf.py) and numpy (numpy_engine.py) turn them into penalties."""
 
     start: Sequence[bool]  # (K,)
     end: Sequence[bool]  # (K,)

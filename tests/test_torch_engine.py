@@ -1,4 +1,4 @@
-"""Decoding with the form-vector cache gives what the model computes without it."""
+"""The torch engine: tagging with the form-vector cache gives what the network computes without it."""
 
 import pytest
 import torch
