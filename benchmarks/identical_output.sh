@@ -76,12 +76,15 @@ EOF
   seqtag eval -m "$models/lt_hse-ensemble.model" "$ud/lt_hse/test.conllu" --json \
     >"$out/tagged/lt_hse-ensemble-eval.json"
   seqtag eval -m "$models/wol.model" "$ner/test.txt" --json >"$out/tagged/wol-eval.json"
-  # The interrupted run, resumed from a copy of its checkpoint with this code.
+  # The interrupted run, resumed from a copy of its checkpoint with this code; the resumed run
+  # writes where the checkpoint says (its own -o), from where its model is taken.
   rm -rf "$out/checkpoint" && cp -r "$models/checkpoint" "$out/checkpoint"
-  seqtag train --resume "$out/checkpoint" -q -o "$models/interrupted.model" --threads 1 \
-    2>"$out/resume.stderr" || true
-  # The checkpoint records the output path; the resumed run writes there: take its model.
-  mv "$models/interrupted.model" "$out/resumed.model"
+  seqtag train --resume "$out/checkpoint" -q --threads 1 2>"$out/resume.stderr"
+  local written
+  written=$(PYTHONPATH="$code" "$python" -P -c \
+    'import sys; from seqtag import checkpoint; print(checkpoint.load(sys.argv[1])["run"]["output"])' \
+    "$out/checkpoint")
+  mv "$written" "$out/resumed.model"
   seqtag tag -m "$out/resumed.model" -i conllu "$ud/lt_hse/test.conllu" \
     >"$out/tagged/lt_hse-resumed.conllu"
 }

@@ -39,27 +39,20 @@ class Sizes:
 
     @classmethod
     def of(cls, vocabularies: Vocabularies, config: ModelConfig) -> Sizes:
-        pretrained = affixes = 0
-        if config.pretrained_dim:
-            if vocabularies.pretrained is None:
-                raise SeqtagError(
-                    "damaged seqtag model file: it wants pretrained vectors but has no words "
-                    "for them"
-                )
-            pretrained = len(vocabularies.pretrained)
-        if config.affixes:
-            if vocabularies.affixes is None:
-                raise SeqtagError(
-                    "damaged seqtag model file: it wants affix embeddings but has no affix "
-                    "vocabulary"
-                )
-            affixes = len(vocabularies.affixes)
+        def rows(wanted: bool, vocab, what: str) -> int:
+            """The size of an optional vocabulary the configuration asks for (else 0)."""
+            if not wanted:
+                return 0
+            if vocab is None:  # only a damaged file can get here: training builds both
+                raise SeqtagError(f"damaged seqtag model file: it wants {what} but has none")
+            return len(vocab)
+
         return cls(
             len(vocabularies.words),
             len(vocabularies.chars),
             tuple(len(labels) for labels in vocabularies.label_sets),
-            pretrained,
-            affixes,
+            rows(config.pretrained_dim > 0, vocabularies.pretrained, "pretrained vectors"),
+            rows(config.affixes > 0, vocabularies.affixes, "affix embeddings"),
         )
 
 
