@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import click
 
 from seqtag.config import load_toml, option_fields
-from seqtag.errors import UsageError
+from seqtag.errors import SeqtagError, UsageError
 from seqtag.lines import ENCODING_ERRORS
 from seqtag.read import FILE_FORMATS
 
@@ -145,25 +145,39 @@ def _ranged(meta) -> bool:
     return meta.get("minimum") is not None or meta.get("maximum") is not None
 
 
-def load_config(ctx: click.Context, _param: click.Parameter, value: str | None):
-    """Eager --config: the file's values become click defaults, so the command line wins. Its
-    keys are the long option names (``dev``, ``max-epochs``); an option's older key (its
-    parameter's name, e.g. ``dev-file`` before it was ``dev``) is read with a warning."""
+def load_config(ctx: click.Context, param: click.Parameter, value: str | None):
+    """Eager --config and --preset: the file's values become click defaults, so the command
+    line wins; a --config file's values win over a preset's. Keys are the long option names
+    (``dev``, ``max-epochs``); an option's older key (its parameter's name, e.g. ``dev-file``
+    before it was ``dev``) is read with a warning."""
     if value is None:
         return value
+    from seqtag.presets import preset
+
     keys, renamed = {}, {}
-    for param in ctx.command.params:
-        if not isinstance(param, click.Option) or param.name == "config":
+    for option in ctx.command.params:
+        if not isinstance(option, click.Option) or option.name in ("config", "preset"):
             continue
-        long = next(opt for opt in param.opts if opt.startswith("--"))[2:]
-        keys[long] = param.name
-        old = param.name.replace("_", "-")
+        long = next(opt for opt in option.opts if opt.startswith("--"))[2:]
+        keys[long] = option.name
+        old = option.name.replace("_", "-")
         if old != long:
             renamed[old] = long
-    values, warnings = load_toml(value, keys, renamed)
+    path = value
+    if param.name == "preset":
+        try:
+            path = preset(value).path
+        except SeqtagError as error:
+            raise click.BadParameter(error.message) from None
+    values, warnings = load_toml(path, keys, renamed)
     for warning in warnings:
         click.echo(f"Warning: {warning}", err=True)
-    ctx.default_map = {**(ctx.default_map or {}), **values}
+    ctx.meta[f"seqtag.{param.name}"] = values
+    preset_values, config_values = (
+        ctx.meta.get("seqtag.preset", {}),
+        ctx.meta.get("seqtag.config", {}),
+    )
+    ctx.default_map = {**preset_values, **config_values}
     return value
 
 

@@ -62,6 +62,15 @@ from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig
     help='TOML file of option values, keyed by the long option names (dev = "dev.conllu", '
     "max-epochs = 20); the command line overrides it.",
 )
+@click.option(
+    "--preset",
+    is_eager=True,
+    expose_value=False,
+    callback=load_config,
+    metavar="NAME",
+    help="Start from a preset that ships with seqtag (see `seqtag presets`): pos, pos-small, "
+    "ner, ner-ensemble; --config and the command line override it.",
+)
 @config_options(ModelConfig, TrainConfig)
 @click.option(
     "--embeddings",
@@ -151,7 +160,8 @@ def train(
       seqtag train train.conllu --column xpos --rnn gru --no-char -o xpos.model
       seqtag train train.conllu --column upos,xpos,feats -o morph.model
       seqtag train train.conllu --embeddings cc.wo.300.vec.gz -o upos.model
-      seqtag train train.conllu --column misc:NER --config configs/ner.toml -o ner.model
+      seqtag train train.conllu --column misc:NER --preset ner -o ner.model
+      seqtag train train.conllu --dev dev.conllu --preset pos-small -o upos.model
       seqtag train train.conllu --dev dev.conllu -o upos.model --checkpoint ckpt/
       seqtag train --resume ckpt/
     """
