@@ -186,6 +186,13 @@ def many_addresses_text() -> bytes:
     return encode([",".join(f"user{i}@example.org" for i in range(3_000))])
 
 
+def binary_model() -> bytes:
+    """What a model file starts with (a safetensors header: its length as 8 bytes, then JSON),
+    then bytes that are not UTF-8: a binary file given where text belongs."""
+    header = b'{"__metadata__":{"format":"seqtag-model"}}'
+    return len(header).to_bytes(8, "little") + header + b"\xff\xfe\x00\x01" + bytes(range(256))
+
+
 def word_list_text() -> bytes:
     """20,000 lines of one word each and no sentence end: raw text that never ends a sentence."""
     return encode([f"word{i}" for i in range(20_000)])
@@ -220,6 +227,7 @@ INPUTS: dict[str, Callable[[], bytes]] = {
     "many-addresses.txt": many_addresses_text,
     "word-list.txt": word_list_text,
     "empty.txt": empty,
+    "binary.model": binary_model,
 }
 
 
@@ -289,6 +297,11 @@ RUNS: list[tuple[str, str, list[str]]] = [
     ("huge-word.txt", "tag -i raw", []),
     ("many-addresses.txt", "tag -i raw", []),
     ("word-list.txt", "tag -i raw", []),
+    *(
+        ("binary.model", command, [])
+        for command in ("train", "eval", "tag -i conllu", "tag -i tokenized", "tag -i raw")
+    ),
+    ("binary.model", "train", REPLACE),
 ]
 
 

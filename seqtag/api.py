@@ -67,6 +67,12 @@ class Tagger:
         several columns, a tuple of tags per token, in the order of ``columns``)."""
         if isinstance(sentences, str):
             raise SeqtagError("tag() takes a list of token lists; use tag_text() for a string")
+        sentences = list(sentences)
+        if any(isinstance(tokens, str) for tokens in sentences):
+            raise SeqtagError(
+                "tag() takes a list of token lists, e.g. [['The', 'cat', 'sat', '.']], and got "
+                "a list of strings: split each into tokens, or use tag_text() for running text"
+            )
         records = [Sentence(list(tokens)) for tokens in sentences]
         return self._tags(records)
 

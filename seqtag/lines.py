@@ -71,6 +71,9 @@ class LineReader:
         return bool(readable)
 
     def _decode(self, raw: bytes) -> str:
+        if b"\x00" in raw and not raw.startswith(_UTF16_BOMS):
+            # Before any UTF-8 advice: replacing bytes would not make a binary file readable.
+            raise SeqtagError("NUL byte in line; is this a binary file?", self.name, self._decoded)
         try:
             text = raw.decode("utf-8", errors=self.encoding_errors)
         except UnicodeDecodeError as error:

@@ -24,3 +24,17 @@ def test_tag_token_lists_and_text(tiny_model):
 def test_a_string_passed_to_tag_is_a_clear_error(tiny_model):
     with pytest.raises(SeqtagError, match="use tag_text"):
         Tagger.load(tiny_model, device="cpu").tag("The cat sat.")
+
+
+def test_a_list_of_strings_passed_to_tag_is_a_clear_error(tiny_model):
+    """Once tagged one tag per character; now the message says how to fix the call."""
+    tagger = Tagger.load(tiny_model, device="cpu")
+    with pytest.raises(SeqtagError) as caught:
+        tagger.tag(["The cat sat ."])
+    assert str(caught.value) == (
+        "tag() takes a list of token lists, e.g. [['The', 'cat', 'sat', '.']], and got a list "
+        "of strings: split each into tokens, or use tag_text() for running text"
+    )
+    assert tagger.tag(s.split() for s in ["The cat sat ."]) == tagger.tag(
+        [["The", "cat", "sat", "."]]
+    )

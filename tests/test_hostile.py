@@ -85,6 +85,8 @@ ERRORS = [
     ),
     ("invalid-utf8.txt", TEXT_COMMANDS, 2, invalid_utf8(8)),  # D o g s SPACE b a \xff
     ("nul-byte.txt", TEXT_COMMANDS, 2, NUL),
+    # A model file given where text belongs: called binary, not sent to --encoding-errors.
+    ("binary.model", (*CONLLU_COMMANDS, *TEXT_COMMANDS), 1, NUL),
 ]
 
 
@@ -145,6 +147,12 @@ def test_hostile_input_is_one_error_line_and_exit_1(
     assert no_crash(result) and "Traceback" not in result.output
     assert result.stdout == ""  # the defect is in the first chunk: nothing was tagged
     assert list((folder / "out").iterdir()) == []
+
+
+def test_a_binary_file_is_called_binary_even_with_replace(folder, tiny_model):
+    """--encoding-errors replace, the advice for invalid UTF-8, cannot help a binary file."""
+    path, result = invoke("train", "binary.model", folder, tiny_model, *REPLACE)
+    assert result.exit_code == 1 and result.stderr == f"Error: {path}:1: {NUL}\n"
 
 
 def test_tag_stops_at_a_late_defect_after_whole_sentences(folder, tiny_model):
