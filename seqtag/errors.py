@@ -1,4 +1,5 @@
-"""The one exception the command line turns into ``Error: FILE:LINE: message`` (exit 1)."""
+"""The one exception the command line turns into ``Error: FILE:LINE: message`` (exit 1), and
+``counted`` for messages that count things."""
 
 from __future__ import annotations
 
@@ -22,3 +23,8 @@ class SeqtagError(Exception):
 class UsageError(SeqtagError):
     """Options that do not go together, found by library code: the CLI reports it as a usage
     error (exit 2), as click does its own."""
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 sentence``, ``2 sentences``: a count with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

@@ -32,7 +32,7 @@ from seqtag.config import (
     split_options,
 )
 from seqtag.device import resolve_device, set_threads
-from seqtag.errors import SeqtagError, UsageError
+from seqtag.errors import SeqtagError, UsageError, counted
 from seqtag.members import Members
 from seqtag.read import Column, Sentence, read_labeled
 from seqtag.scheme import conllu_column_for, span_scheme
@@ -190,9 +190,10 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         source = f"a {train_format} file (CoNLL-U output: {column.spec})"
     words = sum(len(s.words) for s in train_set)
     report.say(
-        f"Training on {len(train_set)} sentences ({words} words), "
-        f"{' + '.join(str(len(labels)) for labels in vocabularies.label_sets)} labels "
-        f"from {source}; dev {len(dev_set)} sentences; device {target.type}."
+        f"Training on {counted(len(train_set), 'sentence')} ({counted(words, 'word')}), "
+        f"{' + '.join(str(len(labels)) for labels in vocabularies.label_sets)} "
+        f"label{'' if sum(map(len, vocabularies.label_sets)) == 1 else 's'} from {source}; "
+        f"dev {counted(len(dev_set), 'sentence')}; device {target.type}."
     )
     if scheme is not None:
         output_layer = "a CRF" if model_config.crf else "a softmax"
@@ -309,8 +310,10 @@ def read_data(
     if len(train_set) < 2:
         raise SeqtagError("need at least 2 sentences to hold one out as dev; give --dev", name)
     train_set, dev_set = split_dev(train_set, train_config.dev_fraction, train_config.seed)
-    dev_source = f"{len(dev_set)} sentences held out of {name} (seed {train_config.seed})"
-    report.say(f"No --dev given: holding out {dev_source} for early stopping.")
+    dev_source = (
+        f"{counted(len(dev_set), 'sentence')} held out of {name} (seed {train_config.seed})"
+    )
+    report.say(f"No --dev given: {dev_source}, for early stopping.")
     return LabeledData(train_set, dev_set, train_format, name, dev_source)
 
 

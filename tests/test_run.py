@@ -47,7 +47,7 @@ def test_a_run_holds_dev_out_of_train_when_it_has_none(tmp_path):
     said = Said()
     request = TrainRequest(str(TRAIN), str(tmp_path / "m.model"), model=TINY, training=SHORT)
     train_run(request, said)
-    assert said.lines[0].startswith("No --dev given: holding out ")
+    assert said.lines[0].startswith("No --dev given: 40 sentences held out of ")
 
 
 def test_option_clashes_are_usage_errors_and_bad_places_seqtag_errors(tmp_path):
@@ -73,3 +73,16 @@ def test_the_readme_example_of_the_library_call_runs(tmp_path, monkeypatch):
     assert small in example and "max_epochs=1" in example  # the README's values were replaced
     exec(compile(example, "README.md", "exec"), {})
     assert modelfile.read_metadata(tmp_path / "upos.model")["model_config"]["ensemble"] == 2
+
+
+def test_a_one_sentence_run_says_sentence_not_sentences(tmp_path):
+    one = tmp_path / "one.conllu"
+    one.write_text("1\tHi\t_\tINTJ\t_\t_\t_\t_\t_\t_\n\n", encoding="utf-8")
+    said = Said()
+    train_run(
+        TrainRequest(str(one), str(tmp_path / "m.model"), str(one), model=TINY, training=SHORT),
+        said,
+    )
+    assert said.lines[0].startswith(
+        "Training on 1 sentence (1 word), 1 label from column upos; dev 1 sentence;"
+    )

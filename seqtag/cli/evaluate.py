@@ -17,6 +17,7 @@ from seqtag.cli.common import (
     tag_column_option,
     threads_option,
 )
+from seqtag.errors import counted
 from seqtag.read import Column, read_labeled
 
 
@@ -136,7 +137,7 @@ def evaluate(
         return
     if len(names) > 1:
         click.echo(
-            f"{scored}: {scores['sentences']} sentences, {scores['tokens']} tokens; "
+            f"{scored}: {counted(scores['sentences'], 'sentence')}, {counted(scores['tokens'], 'token')}; "
             f"all {len(names)} columns right: {scores['accuracy']:.4f} (known words "
             f"{scores['known_accuracy']:.4f}, unseen {scores['unknown_accuracy']:.4f})"
         )
@@ -150,7 +151,7 @@ def _print_scores(scores: dict) -> None:
 
     console = Console(highlight=False)
     summary = Table(
-        title=f"{scores['column']}: {scores['sentences']} sentences, {scores['tokens']} tokens"
+        title=f"{scores['column']}: {counted(scores['sentences'], 'sentence')}, {counted(scores['tokens'], 'token')}"
     )
     for name in ("metric", "value", "tokens"):
         summary.add_column(name, justify="right" if name != "metric" else "left")
