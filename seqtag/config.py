@@ -375,6 +375,8 @@ def load_toml(
     try:
         with path.open("rb") as handle:
             raw = tomllib.load(handle)
+    except IsADirectoryError:
+        raise SeqtagError("is a directory, not a config file", str(path)) from None
     except OSError as error:
         raise SeqtagError(f"cannot read config: {error.strerror}", str(path)) from None
     except tomllib.TOMLDecodeError as error:

@@ -149,6 +149,8 @@ def open_lines(path: str, encoding_errors: str = "strict") -> LineReader:
     """A LineReader over a file path, or stdin for ``-``. Errors name the file."""
     if path == "-":
         return LineReader(sys.stdin.buffer, "<stdin>", encoding_errors)
+    if os.path.isdir(path):
+        raise SeqtagError("is a directory, not a file", path)
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed when the process ends or by the caller
     except OSError as error:

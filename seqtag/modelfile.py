@@ -148,6 +148,8 @@ def save_atomically(
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The JSON metadata of a model file, checked for format and version; weights not read."""
     name = str(path)
+    if Path(path).is_dir():
+        raise SeqtagError("is a directory, not a model file", name)
     if not Path(path).is_file():
         raise SeqtagError("no such model file", name)
     try:

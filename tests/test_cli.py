@@ -52,11 +52,13 @@ def test_train_writes_a_model_and_reports_on_stderr(tmp_path):
     assert result.stdout == ""
     assert "No --dev given: 10 sentences held out of " in result.stderr
     assert f"Saved {out}" in result.stderr
-    assert "epoch   1" not in result.stderr  # stderr is no terminal: no progress unless asked
-    logged = run(
-        "train", DATA / "en_ewt-excerpt-dev.conllu", "-o", out, *TINY_OPTIONS[:-1], "--progress"
+    # stderr is no terminal (a log file): a line per epoch all the same, so a long run shows
+    # it is alive; --no-progress leaves only the summary lines.
+    assert "epoch   1" in result.stderr and "epoch   2" in result.stderr
+    quieter = run(
+        "train", DATA / "en_ewt-excerpt-dev.conllu", "-o", out, *TINY_OPTIONS[:-1], "--no-progress"
     )
-    assert "epoch   1" in logged.stderr and "epoch   2" in logged.stderr
+    assert "epoch   1" not in quieter.stderr and f"Saved {out}" in quieter.stderr
     info = json.loads(run("info", "-m", out, "--json").stdout)
     assert info["column"] == "upos" and info["epochs_run"] == 2
     assert info["model_config"]["hidden"] == 16
@@ -421,3 +423,39 @@ def test_signals_during_the_final_save_wait_for_the_model_file():
     assert still_here and late.fired and late.signum == signal.SIGTERM
     assert said.getvalue().count("Writing the model file first") == 1
     assert signal.getsignal(signal.SIGINT) is before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "{dir}", "-o", "{dir}/m.model"], "{dir}: is a directory, not a file"),
+        (
+            ["train", "{train}", "--dev", "{dir}", "-o", "{dir}/m.model"],
+            "{dir}: is a directory, not a file",
+        ),
+        (
+            ["train", "{train}", "-o", "{dir}/m.model", "--config", "{dir}"],
+            "{dir}: is a directory, not a config file",
+        ),
+        (
+            ["train", "{train}", "-o", "{dir}/m.model", "--config", "{dir}/no.toml"],
+            "{dir}/no.toml: cannot read config: No such file or directory",
+        ),
+        (["eval", "-m", "{dir}", "{train}"], "{dir}: is a directory, not a model file"),
+        (["tag", "-m", "{dir}"], "{dir}: is a directory, not a model file"),
+        (["tag", "-m", "{dir}/no.model"], "{dir}/no.model: no such model file"),
+    ],
+)
+def test_a_missing_file_and_a_directory_are_alike_errors_with_exit_1(tmp_path, args, message):
+    """One rule: a missing file, a directory or an unreadable one given as input is an
+    `Error: PATH: ...` with status 1 (a directory used to be a usage error, status 2)."""
+    fill = {"{dir}": str(tmp_path), "{train}": str(DATA / "en_ewt-excerpt-train.conllu")}
+
+    def filled(text: str) -> str:
+        for key, value in fill.items():
+            text = text.replace(key, value)
+        return text
+
+    result = CliRunner().invoke(main, [filled(a) for a in args], input="")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {filled(message)}\n"

@@ -3,6 +3,7 @@
 import re
 import shlex
 
+import click
 import pytest
 from conftest import ROOT
 
@@ -42,3 +43,10 @@ def test_makefile_targets_named_in_the_readme_exist():
     makefile = (ROOT / "Makefile").read_text()
     for target in re.findall(r"^make (\w+)", README, flags=re.M):
         assert re.search(rf"^{target}:", makefile, flags=re.M), target
+
+
+def test_every_option_of_every_command_has_help():
+    for name, command in main.commands.items():
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden:
+                assert param.help, f"seqtag {name} {param.opts[0]} has no help"

@@ -60,15 +60,13 @@ threads_option = click.option(
 )
 
 
-def encoding_errors_option(help: str | None = None):
-    """--encoding-errors for a command; eval and tag show it without help, train with its own."""
-    return click.option(
-        "--encoding-errors",
-        type=click.Choice(ENCODING_ERRORS),
-        default="strict",
-        show_default=True,
-        help=help,
-    )
+encoding_errors_option = click.option(
+    "--encoding-errors",
+    type=click.Choice(ENCODING_ERRORS),
+    default="strict",
+    show_default=True,
+    help="strict: stop at invalid UTF-8, naming its line; replace: go on with U+FFFD.",
+)
 
 
 def model_option(help: str, required: bool = True):
@@ -77,7 +75,7 @@ def model_option(help: str, required: bool = True):
         "-m",
         "--model",
         "model_file",
-        type=click.Path(dir_okay=False),
+        type=click.Path(),
         required=required,
         help=help,
     )

@@ -22,14 +22,12 @@ from seqtag.read import Column, read_labeled
 
 
 @click.command("eval")
-@click.argument(
-    "gold_file", metavar="GOLD.conllu", type=click.Path(dir_okay=False, allow_dash=True)
-)
+@click.argument("gold_file", metavar="GOLD.conllu", type=click.Path(allow_dash=True))
 @model_option("Tag the gold words with this model and score it.", required=False)
 @click.option(
     "--pred",
     "pred_file",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="Score this predictions file (CoNLL-U, same words as gold) instead of a model.",
 )
 @click.option(
@@ -42,14 +40,14 @@ from seqtag.read import Column, read_labeled
 @click.option(
     "--train",
     "train_file",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="With --pred: training file whose words count as known, for the known/unseen split.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @no_tag_dictionary_option
 @device_option(TAGGING_DEVICE_HELP)
 @threads_option
-@encoding_errors_option()
+@encoding_errors_option
 def evaluate(
     gold_file,
     model_file,

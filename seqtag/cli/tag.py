@@ -62,9 +62,7 @@ class _WholeSentences:
 
 
 @click.command()
-@click.argument(
-    "input_file", metavar="[FILE|-]", default="-", type=click.Path(dir_okay=False, allow_dash=True)
-)
+@click.argument("input_file", metavar="[FILE|-]", default="-", type=click.Path(allow_dash=True))
 @model_option("Model file from seqtag train.")
 @click.option(
     "-i",
@@ -90,7 +88,7 @@ class _WholeSentences:
 @no_tag_dictionary_option
 @device_option(TAGGING_DEVICE_HELP)
 @threads_option
-@encoding_errors_option()
+@encoding_errors_option
 def tag(
     input_file,
     model_file,

@@ -29,12 +29,12 @@ from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig
     "train_file",
     metavar="TRAIN.conllu",
     required=False,
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),
 )
 @click.option(
     "--dev",
     "dev_file",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="Dev CoNLL-U for early stopping; without it a seeded --dev-fraction of train is held out.",
 )
 @click.option(
@@ -55,7 +55,7 @@ from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig
 @tag_column_option
 @click.option(
     "--config",
-    type=click.Path(exists=True, dir_okay=False),
+    type=click.Path(),
     is_eager=True,
     expose_value=False,
     callback=load_config,
@@ -74,7 +74,7 @@ from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig
 @config_options(ModelConfig, TrainConfig)
 @click.option(
     "--embeddings",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     default=None,
     help="Pretrained word vectors (word2vec/fastText text: .vec or .txt, or gzipped), kept "
     "frozen beside the trained word embeddings: words absent from train but in the file are "
@@ -108,7 +108,7 @@ from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig
 )
 @device_option("auto picks a GPU when there is one.")
 @threads_option
-@encoding_errors_option("strict: stop at invalid UTF-8; replace: go on with U+FFFD.")
+@encoding_errors_option
 @click.option(
     "--checkpoint",
     "checkpoint_dir",
@@ -123,8 +123,10 @@ from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig
 )
 @click.option(
     "--progress/--no-progress",
-    default=None,
-    help="Per-epoch progress on stderr [default: only when stderr is a terminal].",
+    default=True,
+    show_default=True,
+    help="A line per epoch on stderr (loss, dev score, time), also in a log file, so a long "
+    "run shows it is alive; a live bar over each epoch's batches only on a terminal.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Nothing on stderr but errors.")
 @click.pass_context
@@ -148,8 +150,8 @@ def train(
 ) -> None:
     """Train a tagger on CoNLL-U or a column file (NER) and save it to one model file.
 
-    Progress (epoch, loss, dev score, time) goes to stderr when it is a terminal, or always
-    with --progress (for log files); -q silences everything but errors. The model of the best
+    A line per epoch (loss, dev score, time) goes to stderr, a terminal or a log file, with a
+    live bar on a terminal; -q silences everything but errors. The model of the best
     epoch on dev is kept. Ctrl-C (or SIGTERM) saves the best model so far and exits with
     status 130 (143). With --checkpoint DIR the whole training state is kept after each epoch,
     and `seqtag train --resume DIR` goes on from the last finished epoch to the same model an
@@ -220,13 +222,13 @@ def train(
 
 
 class _EpochDisplay:
-    """Training progress on stderr: a line per epoch (loss, dev score, time) when stderr is a
-    terminal or with --progress, and a bar over the epoch's batches on a terminal."""
+    """Training progress on stderr: a line per epoch (loss, dev score, time) unless -q or
+    --no-progress, and a bar over the epoch's batches on a terminal."""
 
-    def __init__(self, console, quiet: bool, progress: bool | None):
+    def __init__(self, console, quiet: bool, progress: bool):
         terminal = sys.stderr.isatty()
         self.console = console
-        self.show = not quiet and (progress if progress is not None else terminal)
+        self.show = not quiet and progress
         self.metric = "acc"
         self.bar = self.task = None
         if self.show and terminal:
