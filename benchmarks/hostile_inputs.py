@@ -193,6 +193,12 @@ def binary_model() -> bytes:
     return len(header).to_bytes(8, "little") + header + b"\xff\xfe\x00\x01" + bytes(range(256))
 
 
+def stray_inside_columns() -> bytes:
+    """A column file of entities with one I-ORG straight after O, as official corpora have."""
+    rows = ["Ada B-PER", "works O", "at O", "Acme I-ORG", ". O", "", "Obi B-PER", "sat O", ""]
+    return encode(rows[:-1])
+
+
 def word_list_text() -> bytes:
     """20,000 lines of one word each and no sentence end: raw text that never ends a sentence."""
     return encode([f"word{i}" for i in range(20_000)])
@@ -228,6 +234,7 @@ INPUTS: dict[str, Callable[[], bytes]] = {
     "word-list.txt": word_list_text,
     "empty.txt": empty,
     "binary.model": binary_model,
+    "stray-inside.txt": stray_inside_columns,
 }
 
 
@@ -302,6 +309,8 @@ RUNS: list[tuple[str, str, list[str]]] = [
         for command in ("train", "eval", "tag -i conllu", "tag -i tokenized", "tag -i raw")
     ),
     ("binary.model", "train", REPLACE),
+    ("stray-inside.txt", "train", []),
+    ("stray-inside.txt", "train", ["--strict-scheme"]),
 ]
 
 

@@ -98,7 +98,7 @@ class TrainRequest:
     encoding_errors: str = "strict"
     scheme: str | None = "auto"  # auto, none, or one of config.SCHEMES
     crf: bool | None = None  # None: a CRF for entity labels
-    repair: bool = False
+    repair: bool = True  # entity tags that break the scheme: repaired (False: an error)
     embeddings: str | None = None
     embeddings_limit: int = EMBEDDINGS_LIMIT
     model: ModelConfig = field(default_factory=ModelConfig)

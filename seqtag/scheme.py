@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from seqtag.config import SCHEMES
-from seqtag.errors import SeqtagError
+from seqtag.errors import SeqtagError, counted
 
 if TYPE_CHECKING:
     from seqtag.read import Sentence
@@ -199,6 +199,9 @@ def allowed_transitions(labels: Sequence[str], scheme: str) -> Allowed:
     )
 
 
+MAX_PLACES = 5  # places of repaired tags a warning names
+
+
 def span_scheme(
     train_set: list[Sentence],
     requested: str | None,
@@ -206,8 +209,10 @@ def span_scheme(
     name: str,
     say: Callable[[str], None],
 ) -> str | None:
-    """The tag scheme to train with (None: plain labels); tags that break it are an error
-    naming the first one's line, or with ``fix`` (--repair) are made valid, and that is said."""
+    """The tag scheme to train with (None: plain labels). Tags that break it are made valid
+    (official corpora hold a few I-X after O, which other taggers train on), and that is said
+    with the first MAX_PLACES places; without ``fix`` (--strict-scheme) they are an error that
+    names the first one's line."""
     if requested in (None, "none"):
         return None
     tags = [s.tags for s in train_set]
@@ -222,20 +227,28 @@ def span_scheme(
     broken = [(s, i) for s in train_set for i in invalid_positions(s.tags, scheme)]
     if not broken:
         return scheme
+
+    def where(sentence, i: int) -> int:
+        return sentence.line + (sentence.word_lines[i] if sentence.word_lines else 0)
+
     sentence, i = broken[0]
-    line = sentence.line + (sentence.word_lines[i] if sentence.word_lines else 0)
     before = f"after {sentence.tags[i - 1]}" if i else "at the start of a sentence"
     if not fix:
         raise SeqtagError(
-            f"{sentence.tags[i]} {before} breaks the {scheme} scheme ({len(broken)} such tags in "
-            "this file); fix them, pass --repair to make them valid (I-X that starts an entity "
-            "becomes B-X), or give the right --scheme",
+            f"{sentence.tags[i]} {before} breaks the {scheme} scheme ({counted(len(broken), 'such tag')} "
+            "in this file); fix them, leave out --strict-scheme to have them repaired (I-X that "
+            "starts an entity becomes B-X), or give the right --scheme",
             name,
-            line,
+            where(sentence, i),
         )
+    places = ", ".join(f"{name}:{where(s, i)}" for s, i in broken[:MAX_PLACES])
+    more = f" and {len(broken) - MAX_PLACES} more" if len(broken) > MAX_PLACES else ""
     for sentence in {id(s): s for s, _ in broken}.values():
         sentence.tags = repair(sentence.tags, scheme)
-    say(f"Repaired {len(broken)} tags that broke the {scheme} scheme (first: {name}:{line}).")
+    say(
+        f"Warning: repaired {counted(len(broken), 'tag')} that broke the {scheme} scheme (I-X "
+        f"that starts an entity became B-X): {places}{more}; --strict-scheme stops instead."
+    )
     return scheme
 
 

@@ -155,6 +155,19 @@ def test_a_binary_file_is_called_binary_even_with_replace(folder, tiny_model):
     assert result.exit_code == 1 and result.stderr == f"Error: {path}:1: {NUL}\n"
 
 
+def test_an_official_corpus_with_a_stray_inside_tag_trains_with_a_warning(folder, tiny_model):
+    path = hostile.write_input("stray-inside.txt", folder)
+    args = hostile.arguments("train", folder, "stray-inside.txt", tiny_model, ["--no-progress"])
+    args += [o for o in TINY_OPTIONS if o != "-q"] + ["--max-epochs", "1"]
+    result = CliRunner().invoke(main, args)  # without -q: the warning is shown
+    assert result.exit_code == 0, result.output
+    assert "Warning: repaired 1 tag that broke the iob2 scheme" in result.stderr
+    assert f"B-X): {path}:4; --strict-scheme stops instead." in result.stderr
+    path, result = invoke("train", "stray-inside.txt", folder, tiny_model, "--strict-scheme")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {path}:4: I-ORG after O breaks the iob2 scheme")
+
+
 def test_tag_stops_at_a_late_defect_after_whole_sentences(folder, tiny_model):
     """`tag` streams, so the sentences before the defect may be out already, but only whole."""
     path, result = invoke("tag -i conllu", "late-defect.conllu", folder, tiny_model, "-f", "conllu")

@@ -99,7 +99,7 @@ def test_the_ner_model_learns_the_names(tmp_path):
     assert result.best_score > 0.8  # entity F1 on dev
 
 
-def test_cli_refuses_tags_that_break_the_scheme_and_repair_fixes_them(tmp_path):
+def test_tags_that_break_the_scheme_are_repaired_with_a_warning_or_refused_when_strict(tmp_path):
     sentences = synthetic(30, "iob2", seed=6)
     sentences[3].tags = ["O"] * len(sentences[3].tags)
     sentences[3].tags[1] = "I-PER"  # an entity that starts with I-
@@ -108,17 +108,21 @@ def test_cli_refuses_tags_that_break_the_scheme_and_repair_fixes_them(tmp_path):
     line = sum(len(s.words) + 1 for s in sentences[:3]) + 2
     runner = CliRunner()
     args = ["train", str(train), "-o", str(tmp_path / "m.model"), *TINY_OPTIONS]
-    refused = runner.invoke(main, args)
+    refused = runner.invoke(main, [*args, "--strict-scheme"])
     assert refused.exit_code == 1
-    assert refused.stderr.startswith(
-        f"Error: {train}:{line}: I-PER after O breaks the iob2 scheme (1 such tags"
+    assert refused.stderr == (
+        f"Error: {train}:{line}: I-PER after O breaks the iob2 scheme (1 such tag in this file); "
+        "fix them, leave out --strict-scheme to have them repaired (I-X that starts an entity "
+        "becomes B-X), or give the right --scheme\n"
     )
-    assert "--repair" in refused.stderr
     assert not (tmp_path / "m.model").exists()
 
-    repaired = runner.invoke(main, [*args[:-1], "--repair"])  # without -q, to see the notice
+    repaired = runner.invoke(main, args[:-1])  # without -q, to see the warning
     assert repaired.exit_code == 0, repaired.output
-    assert f"Repaired 1 tags that broke the iob2 scheme (first: {train}:{line})" in repaired.stderr
+    assert (
+        f"Warning: repaired 1 tag that broke the iob2 scheme (I-X that starts an entity became "
+        f"B-X): {train}:{line}; --strict-scheme stops instead." in repaired.stderr
+    )
     info = json.loads(
         runner.invoke(main, ["info", "-m", str(tmp_path / "m.model"), "--json"]).stdout
     )

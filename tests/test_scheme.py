@@ -132,3 +132,22 @@ def test_is_span_labels():
     assert is_span_labels(["O", "B-PER"])
     assert not is_span_labels(["O"])
     assert not is_span_labels(["NOUN", "B-PER"])
+
+
+def test_span_scheme_repairs_and_names_the_first_places_of_many():
+    from seqtag.read import Sentence
+    from seqtag.scheme import MAX_PLACES, span_scheme
+
+    train = [
+        Sentence(["a", "b"], ["O", "I-PER"], line=3 * n + 1, word_lines=[0, 1])
+        for n in range(MAX_PLACES + 2)
+    ]
+    train.append(Sentence(["c", "d"], ["B-LOC", "I-LOC"], line=100))
+    said = []
+    assert span_scheme(train, "auto", True, "t.txt", said.append) == "iob2"
+    assert all(s.tags == ["O", "B-PER"] for s in train[:-1])
+    assert said == [
+        f"Warning: repaired {MAX_PLACES + 2} tags that broke the iob2 scheme (I-X that starts an "
+        "entity became B-X): t.txt:2, t.txt:5, t.txt:8, t.txt:11, t.txt:14 and 2 more; "
+        "--strict-scheme stops instead."
+    ]

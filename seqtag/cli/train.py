@@ -101,10 +101,12 @@ from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig
     help="CRF output layer [default: on for entity labels (a scheme), off otherwise].",
 )
 @click.option(
-    "--repair",
-    is_flag=True,
-    help="Make tags that break the scheme valid IOB2-style (I-X starting an entity -> B-X) "
-    "instead of stopping with an error.",
+    "--repair/--strict-scheme",
+    default=True,
+    show_default=True,
+    help="Entity tags that break the scheme (I-X after O, as official corpora hold a few) are "
+    "made valid (I-X that starts an entity becomes B-X) with a warning naming where; "
+    "--strict-scheme stops with an error instead.",
 )
 @device_option("auto picks a GPU when there is one.")
 @threads_option
