@@ -199,6 +199,20 @@ def stray_inside_columns() -> bytes:
     return encode(rows[:-1])
 
 
+def prose_text() -> bytes:
+    """Two paragraphs of prose: given to train or eval, where a tagged file belongs."""
+    return encode(["The cat sat on the mat and looked at the dog .", "It slept ."])
+
+
+def equal_words_text() -> bytes:
+    """Plain text whose lines have two words each: it reads as a column file of made-up tags."""
+    return encode(["hello world", "good morning"])
+
+
+def one_label_columns() -> bytes:
+    return encode(["Ada O", "ran O", "", "Obi O", "sat O"])
+
+
 def word_list_text() -> bytes:
     """20,000 lines of one word each and no sentence end: raw text that never ends a sentence."""
     return encode([f"word{i}" for i in range(20_000)])
@@ -235,6 +249,9 @@ INPUTS: dict[str, Callable[[], bytes]] = {
     "empty.txt": empty,
     "binary.model": binary_model,
     "stray-inside.txt": stray_inside_columns,
+    "prose.txt": prose_text,
+    "equal-words.txt": equal_words_text,
+    "one-label.txt": one_label_columns,
 }
 
 
@@ -311,6 +328,10 @@ RUNS: list[tuple[str, str, list[str]]] = [
     ("binary.model", "train", REPLACE),
     ("stray-inside.txt", "train", []),
     ("stray-inside.txt", "train", ["--strict-scheme"]),
+    ("prose.txt", "train", []),
+    ("prose.txt", "eval", []),
+    ("equal-words.txt", "train", []),
+    ("one-label.txt", "train", []),
 ]
 
 

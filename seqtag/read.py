@@ -365,6 +365,8 @@ def detect_format(lines: LineReader, need_tags: bool) -> str:
         return "iob2"
     minimum = 2 if need_tags else 1
     columns = COLUMN_LAYOUTS["columns"]
+    if need_tags:
+        _refuse_plain_text(lines)
     for number, text in content:
         if len(columns.split(text)) < minimum:
             raise SeqtagError(
@@ -375,6 +377,26 @@ def detect_format(lines: LineReader, need_tags: bool) -> str:
                 number,
             )
     return "columns"
+
+
+PLAIN_TEXT = (
+    "this looks like plain text, not a tagged file: expected CoNLL-U or one `word TAG` per line"
+)
+
+
+def _refuse_plain_text(lines: LineReader) -> None:
+    """A file about to be read as columns whose first lines hold different numbers of
+    words, many of them or in more than two counts, is prose: say so, rather than that some
+    line has the wrong number of fields (a column file has as many fields on every line)."""
+    seen: dict[int, int] = {}  # words on a line -> the first line with that many
+    for number, text in enumerate(lines.peek(500), start=lines.line_number + 1):
+        if text.strip() and not text.startswith("#") and text.split(None, 1)[0] != DOCSTART:
+            seen.setdefault(len(text.split()), number)
+    if len(seen) > 1 and (max(seen) >= 6 or len(seen) > 2):
+        (a, first), (b, second) = sorted(seen.items(), key=lambda item: item[1])[:2]
+        raise SeqtagError(
+            f"{PLAIN_TEXT} (line {first} has {a} words, line {second} {b})", lines.name, None
+        )
 
 
 def read_tokenized(lines: LineReader) -> Iterator[Sentence]:

@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import signal
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ from seqtag.config import (
 from seqtag.device import resolve_device, set_threads
 from seqtag.errors import SeqtagError, UsageError, counted
 from seqtag.members import Members
-from seqtag.read import Column, Sentence, read_labeled
+from seqtag.read import PLAIN_TEXT, Column, Sentence, read_labeled
 from seqtag.scheme import conllu_column_for, span_scheme
 from seqtag.signals import signals_deferred
 from seqtag.torch_engine import predict
@@ -304,6 +305,8 @@ def read_data(
 
     train_set, train_format = read(request.train_file)
     name = "<stdin>" if request.train_file == "-" else request.train_file
+    if request.input_format == "auto" and train_format == "columns":
+        _refuse_untagged_text(train_set, name)
     if request.dev_file:
         dev_set, _ = read(request.dev_file)
         return LabeledData(train_set, dev_set, train_format, name, request.dev_file)
@@ -315,6 +318,26 @@ def read_data(
     )
     report.say(f"No --dev given: {dev_source}, for early stopping.")
     return LabeledData(train_set, dev_set, train_format, name, dev_source)
+
+
+def _refuse_untagged_text(train_set: list[Sentence], name: str) -> None:
+    """A file read as columns (auto-detected) whose "tags", the last word of each line, never
+    repeat, or are one label only, holds no tagging to learn: plain text with lines of equal
+    length looks like that."""
+    tags = Counter(tag for sentence in train_set for tag in sentence.tags)
+    tokens = sum(tags.values())
+    if tokens >= 2 and max(tags.values()) == 1:
+        raise SeqtagError(
+            f"{PLAIN_TEXT}; read as a column file, no tag occurs twice ({counted(tokens, 'token')}"
+            f", {counted(len(tags), 'tag')})",
+            name,
+        )
+    if len(tags) == 1:
+        raise SeqtagError(
+            f"every token has the same tag ({next(iter(tags))}): nothing to learn; training "
+            "needs CoNLL-U or one `word TAG` per line with several tags",
+            name,
+        )
 
 
 def _run_record(request: TrainRequest, column: Column, model_config, train_config, digest: str):

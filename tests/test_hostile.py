@@ -36,6 +36,9 @@ def invalid_utf8(byte: int) -> str:
     )
 
 
+PLAIN_TEXT = (
+    "this looks like plain text, not a tagged file: expected CoNLL-U or one `word TAG` per line"
+)
 NUL = "NUL byte in line; is this a binary file?"
 
 # (input, commands, line, message): the line is where the defect is (None: the whole file).
@@ -87,6 +90,21 @@ ERRORS = [
     ("nul-byte.txt", TEXT_COMMANDS, 2, NUL),
     # A model file given where text belongs: called binary, not sent to --encoding-errors.
     ("binary.model", (*CONLLU_COMMANDS, *TEXT_COMMANDS), 1, NUL),
+    # Plain text where a tagged file belongs: said to be plain text, not a field count.
+    ("prose.txt", ("train", "eval"), None, f"{PLAIN_TEXT} (line 1 has 12 words, line 2 3)"),
+    (
+        "equal-words.txt",
+        ("train",),
+        None,
+        f"{PLAIN_TEXT}; read as a column file, no tag occurs twice (2 tokens, 2 tags)",
+    ),
+    (
+        "one-label.txt",
+        ("train",),
+        None,
+        "every token has the same tag (O): nothing to learn; training needs CoNLL-U or one "
+        "`word TAG` per line with several tags",
+    ),
 ]
 
 
