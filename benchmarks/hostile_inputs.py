@@ -213,6 +213,11 @@ def one_label_columns() -> bytes:
     return encode(["Ada O", "ran O", "", "Obi O", "sat O"])
 
 
+def upos_columns() -> bytes:
+    """A column file of words and UPOS tags, given to `tag` with no -i (it was read as raw text)."""
+    return encode([f"{form} {tag}" for form, tag in FIRST] + [""] + [f"{f} {t}" for f, t in SECOND])
+
+
 def word_list_text() -> bytes:
     """20,000 lines of one word each and no sentence end: raw text that never ends a sentence."""
     return encode([f"word{i}" for i in range(20_000)])
@@ -252,6 +257,7 @@ INPUTS: dict[str, Callable[[], bytes]] = {
     "prose.txt": prose_text,
     "equal-words.txt": equal_words_text,
     "one-label.txt": one_label_columns,
+    "upos-columns.txt": upos_columns,
 }
 
 
@@ -269,6 +275,7 @@ COMMANDS: dict[str, list[str]] = {
     "tag -i conllu": ["tag", "-m", "{model}", "-i", "conllu", "-f", "tsv", "{input}"],
     "tag -i tokenized": ["tag", "-m", "{model}", "-i", "tokenized", "-f", "jsonl", "{input}"],
     "tag -i raw": ["tag", "-m", "{model}", "-i", "raw", "-f", "jsonl", "{input}"],
+    "tag": ["tag", "-m", "{model}", "-f", "tsv", "{input}"],
 }
 REPLACE = ["--encoding-errors", "replace"]
 
@@ -332,6 +339,9 @@ RUNS: list[tuple[str, str, list[str]]] = [
     ("prose.txt", "eval", []),
     ("equal-words.txt", "train", []),
     ("one-label.txt", "train", []),
+    ("good.conllu", "tag", []),
+    ("upos-columns.txt", "tag", []),
+    ("upos-columns.txt", "tag -i raw", []),
 ]
 
 
@@ -354,7 +364,7 @@ def _summary(command: str, returncode: int, stdout: str, stderr: str) -> str:
     if command == "eval":
         scores = json.loads(stdout)
         return f"ok: {scores['tokens']} tokens scored, accuracy {scores['accuracy']:.3f}"
-    if command == "tag -i conllu":
+    if command in ("tag -i conllu", "tag"):  # tsv: a line a token
         tokens = sum(1 for line in stdout.splitlines() if line)
         return f"ok: {tokens} tokens tagged"
     records = [json.loads(line) for line in stdout.splitlines()]

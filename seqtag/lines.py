@@ -115,6 +115,17 @@ class LineReader:
             self._peeked.append(text)
         return list(self._peeked)
 
+    def peek_ready(self, max_lines: int) -> list[str]:
+        """Like ``peek``, but past the first line only those that can be read without waiting
+        for the writer of a pipe: `tail -f log | seqtag tag` is never held back by it."""
+        self.peek(1)
+        while len(self._peeked) < max_lines and self.ready():
+            text = self._next_line()
+            if text is None:
+                break
+            self._peeked.append(text)
+        return list(self._peeked)
+
     def _lines(self) -> Iterator[str]:
         while True:
             if self._peeked:

@@ -9,7 +9,7 @@ first sentence. Errors name the file and line and say what was expected.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from seqtag.errors import SeqtagError, UsageError
@@ -397,6 +397,40 @@ def _refuse_plain_text(lines: LineReader) -> None:
         raise SeqtagError(
             f"{PLAIN_TEXT} (line {first} has {a} words, line {second} {b})", lines.name, None
         )
+
+
+def detect_tagging_input(lines: LineReader, labels: Collection[str]) -> str:
+    """What `seqtag tag` is given, judged from the first lines available (never waiting for
+    more on a pipe): ``conllu`` when a line has 10 tab-separated fields starting with a word
+    ID; ``iob2`` when the lines are tab-separated and numbered 1, 2, ...; ``columns`` when two
+    or more lines have as many fields each, the last a label of the model (``labels``);
+    otherwise ``raw`` text."""
+    block: list[str] = []
+    for text in lines.peek_ready(500):
+        if not text.strip():
+            if block:
+                break
+            continue
+        if not text.startswith("#"):
+            block.append(text)
+    if any(
+        len(fields := text.split("\t")) == 10 and _WORD_ID.fullmatch(fields[0]) for text in block
+    ):
+        return "conllu"
+    if len(block) >= 2 and all(
+        len(text.split("\t")) >= 2 and text.split("\t")[0] == str(i)
+        for i, text in enumerate(block, start=1)
+    ):
+        return "iob2"
+    widths = {len(text.split()) for text in block}
+    if (
+        len(block) >= 2
+        and len(widths) == 1
+        and widths.pop() >= 2
+        and all(text.split()[-1] in labels for text in block)
+    ):
+        return "columns"
+    return "raw"
 
 
 def read_tokenized(lines: LineReader) -> Iterator[Sentence]:

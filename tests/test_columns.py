@@ -221,6 +221,18 @@ def test_train_eval_and_tag_a_column_file(ner_files, tmp_path):
     assert [line.split(" ")[0] for line in lines[:6]] == ["Gàní", "Adams", "sọ", "ní", "Lagos", ""]
     assert all(len(line.split(" ")) == 2 for line in lines if line)
 
+    # Left out, -i is told from the file: the NER test file as it is released is a column
+    # file of the model's labels (it was once tagged as raw text: `# text = Gàní B-PER ...`).
+    detected = runner.invoke(main, ["tag", "-m", str(model), str(ner_files / "dev.txt")])
+    assert detected.exit_code == 0 and detected.stderr == ""
+    assert detected.stdout == tagged.stdout
+    told = runner.invoke(main, ["tag", "-m", str(model), "-i", "raw", str(ner_files / "dev.txt")])
+    assert told.stderr == (
+        f"Warning: {ner_files / 'dev.txt'} looks like a column file; tagging it as raw text as "
+        "-i raw says (leave -i out to read it as columns)\n"
+    )
+    assert told.stdout.startswith("# text = Gàní B-PER")
+
     as_conllu = runner.invoke(
         main, ["tag", "-m", str(model), "-i", "columns", "-f", "conllu", str(ner_files / "dev.txt")]
     )
@@ -229,7 +241,12 @@ def test_train_eval_and_tag_a_column_file(ner_files, tmp_path):
 
 
 def test_tag_column_is_only_for_column_files(tiny_model, ner_files):
-    result = CliRunner().invoke(
-        main, ["tag", "-m", str(tiny_model), "--tag-column", "2", str(ner_files / "dev.txt")]
-    )
-    assert result.exit_code == 2 and "--tag-column goes with -i columns or -i iob2" in result.stderr
+    """With -i raw, tokenized or conllu it is a usage error; left to -i auto, --tag-column
+    says the input is a column file."""
+    for chosen in ("raw", "tokenized", "conllu"):
+        args = ["tag", "-m", str(tiny_model), "-i", chosen, "--tag-column", "2"]
+        result = CliRunner().invoke(main, [*args, str(ner_files / "dev.txt")])
+        assert result.exit_code == 2
+        assert "--tag-column goes with -i columns or -i iob2" in result.stderr
+    args = ["tag", "-m", str(tiny_model), "--tag-column", "2", str(ner_files / "dev.txt")]
+    assert CliRunner().invoke(main, args).exit_code == 0

@@ -186,6 +186,17 @@ def test_an_official_corpus_with_a_stray_inside_tag_trains_with_a_warning(folder
     assert result.stderr.startswith(f"Error: {path}:4: I-ORG after O breaks the iob2 scheme")
 
 
+@pytest.mark.parametrize("name", ["good.conllu", "upos-columns.txt"])
+def test_tag_reads_conllu_and_column_files_as_such_without_being_told(folder, tiny_model, name):
+    """Once tagged line by line as raw text, comments and tags included, with exit 0."""
+    _, result = invoke("tag", name, folder, tiny_model)
+    assert result.exit_code == 0 and result.stderr == ""
+    assert tsv_tokens(result.stdout) == FIRST_WORDS + SECOND_WORDS
+    path, told = invoke("tag -i raw", name, folder, tiny_model)
+    kind = "CoNLL-U" if name.endswith(".conllu") else "a column file"
+    assert told.stderr.startswith(f"Warning: {path} looks like {kind}; tagging it as raw text")
+
+
 def test_tag_stops_at_a_late_defect_after_whole_sentences(folder, tiny_model):
     """`tag` streams, so the sentences before the defect may be out already, but only whole."""
     path, result = invoke("tag -i conllu", "late-defect.conllu", folder, tiny_model, "-f", "conllu")

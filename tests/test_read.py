@@ -5,7 +5,7 @@ from conftest import TEST_DATA
 
 from seqtag import SeqtagError
 from seqtag.lines import LineReader, open_lines
-from seqtag.read import Column, read_conllu, read_tokenized, require_tags
+from seqtag.read import Column, detect_tagging_input, read_conllu, read_tokenized, require_tags
 
 
 def sentences(path, column="upos"):
@@ -102,3 +102,24 @@ def test_tokenized_lines_are_never_resplit_and_empty_lines_are_empty_sentences()
     result = list(read_tokenized(reader))
     assert [s.words for s in result] == [["Mr.", "Smith's", "dog"], [], ["U.S.A.", "!"]]
     assert [s.line for s in result] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("# sent_id = 1\n1\tThe\t_\t_\t_\t_\t_\t_\t_\t_\n\n", "conllu"),
+        ("1-2\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n1\tdo\t_\t_\t_\t_\t_\t_\t_\t_\n", "conllu"),
+        ("1\tAda\tB-PER\n2\tran\tO\n", "iob2"),
+        ("Ada B-PER\nran O\n\nObi B-PER\n", "columns"),
+        ("Ada NOUN X\nran VERB O\n", "columns"),  # CoNLL-2003 style: the tag is last
+        ("Ada B-PER\n", "raw"),  # one line: too little to tell
+        ("Ada ran home O\nObi B-PER\n", "raw"),  # unequal widths
+        ("The cat sat on the mat .\nIt slept .\n", "raw"),
+        ("Ada runs\nObi sits\n", "raw"),  # equal widths, but not the model's labels
+        ("", "raw"),
+    ],
+)
+def test_what_tag_is_given_is_told_from_its_first_lines(text, expected):
+    lines = LineReader(io.BytesIO(text.encode("utf-8")), "in")
+    assert detect_tagging_input(lines, {"B-PER", "O", "X"}) == expected
+    assert "".join(f"{line}\n" for line in lines) == text  # nothing was consumed

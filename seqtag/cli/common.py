@@ -16,7 +16,7 @@ from seqtag.errors import SeqtagError, UsageError
 from seqtag.lines import ENCODING_ERRORS
 from seqtag.read import FILE_FORMATS
 
-INPUT_FORMATS = ("raw", "tokenized", *FILE_FORMATS)  # what `tag` reads
+INPUT_FORMATS = ("auto", "raw", "tokenized", *FILE_FORMATS)  # what `tag` reads
 LABELED_FORMATS = ("auto", *FILE_FORMATS)  # what `train` and `eval` read
 
 

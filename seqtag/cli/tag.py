@@ -20,7 +20,14 @@ from seqtag.cli.common import (
     threads_option,
 )
 from seqtag.lines import TAG_CHUNK_SENTENCES, open_lines
-from seqtag.read import COLUMN_LAYOUTS, Column, read_columns, read_conllu, read_tokenized
+from seqtag.read import (
+    COLUMN_LAYOUTS,
+    Column,
+    detect_tagging_input,
+    read_columns,
+    read_conllu,
+    read_tokenized,
+)
 from seqtag.write import OUTPUT_FORMATS
 
 
@@ -61,6 +68,9 @@ class _WholeSentences:
             raise Terminated
 
 
+_FORMAT_NAMES = {"conllu": "CoNLL-U", "columns": "a column file", "iob2": "a Universal NER file"}
+
+
 @click.command()
 @click.argument("input_file", metavar="[FILE|-]", default="-", type=click.Path(allow_dash=True))
 @model_option("Model file from seqtag train.")
@@ -68,11 +78,12 @@ class _WholeSentences:
     "-i",
     "--input-format",
     type=click.Choice(INPUT_FORMATS),
-    default="raw",
+    default="auto",
     show_default=True,
-    help="raw: plain text, split and tokenized here; tokenized: one sentence a line, tokens "
-    "split on spaces; conllu: fill the model's column; columns: CoNLL-2003 style, token first "
-    "(tag field replaced or added); iob2: Universal NER (ID, token, tag, ...).",
+    help="auto: CoNLL-U, a column file whose tags are the model's, or else raw text, told "
+    "from the first lines; raw: plain text, split and tokenized here; tokenized: one sentence "
+    "a line, tokens split on spaces; conllu: fill the model's column; columns: CoNLL-2003 "
+    "style, token first (tag field replaced or added); iob2: Universal NER (ID, token, tag, ...).",
 )
 @tag_column_option
 @click.option(
@@ -119,6 +130,17 @@ def tag(
     tagger = load_tagger(model_file, device, threads, tag_dictionary=not without_tag_dictionary)
     column = Column.parse(tagger.column)
     lines = open_lines(input_file, encoding_errors)
+    labels = {label for labels in tagger.vocabularies.label_sets for label in labels.to_list()}
+    if input_format in ("auto", "raw"):
+        detected = detect_tagging_input(lines, labels)
+        if input_format == "raw" and detected != "raw":
+            click.echo(
+                f"Warning: {lines.name} looks like {_FORMAT_NAMES[detected]}; tagging it as raw "
+                f"text as -i raw says (leave -i out to read it as {detected})",
+                err=True,
+            )
+        elif input_format == "auto":
+            input_format = "columns" if detected == "raw" and tag_column is not None else detected
     if tag_column is not None and input_format not in COLUMN_LAYOUTS:
         raise click.UsageError("--tag-column goes with -i columns or -i iob2")
     if output_format is None:
