@@ -1,7 +1,7 @@
 """Evaluate: gold and predicted tags -> scores as a plain dict (JSON-ready, fractions in [0, 1]).
 
-Token accuracy, per-label precision/recall/F1, and accuracy split by words seen in training vs
-unseen ones. When the labels are BIO-style entity tags, entity-level precision/recall/F1 from
+Token accuracy, per-label precision/recall/F1, accuracy split by words seen in training vs
+unseen ones, and the confusions (gold label, predicted label, count), most frequent first. When the labels are BIO-style entity tags, entity-level precision/recall/F1 from
 seqeval are added too.
 """
 
@@ -60,6 +60,7 @@ def score(
     tokens count as errors like any other: no prediction can match them.
     """
     counts = Counter()  # (kind, label) -> count
+    confused: Counter[tuple[str, str]] = Counter()  # (gold, predicted) -> tokens, errors only
     correct = known_total = known_correct = 0
     tokens = 0
     for sentence, tags in zip(gold, predicted, strict=True):
@@ -71,6 +72,8 @@ def score(
             counts["pred", pred_tag] += 1
             if hit:
                 counts["hit", gold_tag] += 1
+            else:
+                confused[gold_tag, pred_tag] += 1
             if is_known is not None and is_known(word):
                 known_total += 1
                 known_correct += hit
@@ -96,6 +99,11 @@ def score(
         "known_accuracy": _ratio(known_correct, known_total) if is_known else None,
         "unknown_accuracy": _ratio(correct - known_correct, unknown_total) if is_known else None,
         "per_label": per_label,
+        # Every confusion, most frequent first (then by gold and predicted label).
+        "confusions": [
+            {"gold": gold_tag, "predicted": pred_tag, "count": n}
+            for (gold_tag, pred_tag), n in sorted(confused.items(), key=lambda i: (-i[1], i[0]))
+        ],
         "unseen_labels": (
             None
             if known_labels is None

@@ -459,3 +459,16 @@ def test_a_missing_file_and_a_directory_are_alike_errors_with_exit_1(tmp_path, a
     result = CliRunner().invoke(main, [filled(a) for a in args], input="")
     assert result.exit_code == 1
     assert result.stderr == f"Error: {filled(message)}\n"
+
+
+def test_eval_confusion_adds_the_table_and_the_json_list(tiny_model):
+    gold = str(DATA / "en_ewt-excerpt-test.conllu")
+    plain = run("eval", "-m", tiny_model, gold, "--json")
+    assert "confusions" not in json.loads(plain.stdout)  # the JSON stays as it was without it
+    scores = json.loads(run("eval", "-m", tiny_model, gold, "--json", "--confusion").stdout)
+    errors = round(scores["tokens"] * (1 - scores["accuracy"]))
+    assert sum(c["count"] for c in scores["confusions"]) == errors
+    counts = [c["count"] for c in scores["confusions"]]
+    assert counts == sorted(counts, reverse=True)
+    table = run("eval", "-m", tiny_model, gold, "--confusion").stdout
+    assert "most frequent confusions" in table and "share of errors" in table

@@ -58,3 +58,21 @@ def test_predictions_must_align_with_gold():
     assert caught.value.line == 6
     with pytest.raises(SeqtagError, match="has 1 sentences but the gold file g.conllu has 2"):
         check_aligned(GOLD, other[:1], "g.conllu", "p.conllu")
+
+
+def test_confusions_count_every_error_once_most_frequent_first():
+    gold = [Sentence(["a", "b", "c", "d"], ["N", "V", "N", "A"]), Sentence(["e"], ["N"])]
+    predicted = [["V", "V", "V", "N"], ["A"]]
+    result = score(gold, predicted)
+    assert result["confusions"] == [
+        {"gold": "N", "predicted": "V", "count": 2},
+        {"gold": "A", "predicted": "N", "count": 1},
+        {"gold": "N", "predicted": "A", "count": 1},
+    ]
+    pairs = zip(gold, predicted, strict=True)
+    errors = sum(g != p for s, tags in pairs for g, p in zip(s.tags, tags, strict=True))
+    assert (
+        sum(c["count"] for c in result["confusions"])
+        == errors
+        == round(5 * (1 - result["accuracy"]))
+    )

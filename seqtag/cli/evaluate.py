@@ -44,6 +44,12 @@ from seqtag.read import Column, read_labeled
     help="With --pred: training file whose words count as known, for the known/unseen split.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option(
+    "--confusion",
+    is_flag=True,
+    help="Also the confusions: a table of the ten most frequent (gold label, predicted label, "
+    'tokens); with --json, every confusion under "confusions", most frequent first.',
+)
 @no_tag_dictionary_option
 @device_option(TAGGING_DEVICE_HELP)
 @threads_option
@@ -57,6 +63,7 @@ def evaluate(
     tag_column,
     train_file,
     as_json,
+    confusion,
     without_tag_dictionary,
     device,
     threads,
@@ -75,6 +82,7 @@ def evaluate(
       seqtag eval -m upos.model test.conllu
       seqtag eval --pred predicted.conllu --train train.conllu test.conllu --json | jq .accuracy
       seqtag eval -m ner.model test.txt --json | jq .f1
+      seqtag eval -m upos.model test.conllu --confusion
     """
     from seqtag.evaluate import check_aligned, score, score_columns
 
@@ -130,6 +138,9 @@ def evaluate(
                 f"{', '.join(column_scores['unseen_labels'])}; their tokens count as errors.",
                 err=True,
             )
+    if not confusion:
+        for column_scores in (scores, *per_column.values()):
+            column_scores.pop("confusions", None)
     if as_json:
         click.echo(json.dumps(scores, ensure_ascii=False, indent=None))
         return
@@ -141,6 +152,9 @@ def evaluate(
         )
     for name, column_scores in per_column.items():
         _print_scores({"column": name, **column_scores})
+
+
+TOP_CONFUSIONS = 10  # confusions the table shows
 
 
 def _print_scores(scores: dict) -> None:
@@ -182,4 +196,14 @@ def _print_scores(scores: dict) -> None:
                 *(f"{values[k]:.4f}" for k in ("precision", "recall", "f1")),
                 str(values["support"]),
             )
+        console.print(table)
+    if scores.get("confusions"):
+        table = Table(title=f"most frequent confusions (of {len(scores['confusions'])})")
+        for name in ("gold", "predicted", "tokens", "share of errors"):
+            table.add_column(
+                name, justify="right" if name in ("tokens", "share of errors") else "left"
+            )
+        errors = sum(c["count"] for c in scores["confusions"])
+        for c in scores["confusions"][:TOP_CONFUSIONS]:
+            table.add_row(c["gold"], c["predicted"], str(c["count"]), f"{c['count'] / errors:.1%}")
         console.print(table)
