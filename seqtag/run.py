@@ -34,7 +34,7 @@ from seqtag.config import (
 )
 from seqtag.device import resolve_device, set_threads
 from seqtag.errors import SeqtagError, UsageError, counted
-from seqtag.members import Members
+from seqtag.members import MemberReport, Members
 from seqtag.read import PLAIN_TEXT, Column, Sentence, read_labeled
 from seqtag.scheme import conllu_column_for, span_scheme
 from seqtag.signals import signals_deferred
@@ -47,15 +47,12 @@ from seqtag.train import (
 from seqtag.vocab import Vocabularies
 
 
-class Report(Protocol):
-    """Where a run tells what it does (cli/train.py renders it on stderr)."""
+class Report(MemberReport, Protocol):
+    """Where a run tells what it does (cli/train.py renders it on stderr): what members'
+    training tells (members.MemberReport), remarks, and the dev metric before training."""
 
     def say(self, message: str) -> None: ...
     def begin(self, dev_metric: str) -> None: ...
-    def on_member(self, member: int, n_members: int, seed: int) -> None: ...
-    def on_epoch(self, report: EpochReport) -> None: ...
-    def on_batch(self, done: int, total: int) -> None: ...
-    def members_done(self) -> None: ...
 
 
 class Silent:
@@ -348,13 +345,13 @@ def _run_record(request: TrainRequest, column: Column, model_config, train_confi
 
     return RunRecord(
         train_file=absolute(request.train_file),
-        dev_file=absolute(request.dev_file) if request.dev_file else None,
+        dev_file=absolute(request.dev_file or None),
         output=absolute(request.output),
         column=column.spec,
         input_format=request.input_format,
         tag_column=request.tag_column,
         repair=request.repair,
-        embeddings=absolute(request.embeddings) if request.embeddings else None,
+        embeddings=absolute(request.embeddings or None),
         embeddings_limit=request.embeddings_limit,
         options={**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)},
         data_digest=digest,

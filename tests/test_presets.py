@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from conftest import DATA, ROOT
 
 from seqtag.cli import main
+from seqtag.cli.common import config_keys
 from seqtag.config import load_toml
 from seqtag.presets import preset, presets
 
@@ -16,21 +17,12 @@ TRAIN, DEV = DATA / "en_ewt-excerpt-train.conllu", DATA / "en_ewt-excerpt-dev.co
 TINY = ["--max-epochs", "1", "--hidden", "8", "--char-hidden", "4", "--affixes", "0", "-q"]
 
 
-def train_keys() -> dict[str, str]:
-    command = main.commands["train"]
-    return {
-        next(o for o in p.opts if o.startswith("--"))[2:]: p.name
-        for p in command.params
-        if p.name not in ("config", "preset") and any(o.startswith("--") for o in p.opts)
-    }
-
-
 def test_every_preset_says_what_it_is_for_and_costs_and_holds_only_train_options():
     names = [p.name for p in presets()]
     assert names == ["ner", "ner-ensemble", "pos", "pos-small"]
     for each in presets():
         assert each.summary.endswith(".") and "minutes" in each.cost
-        values, warnings = load_toml(each.path, train_keys())
+        values, warnings = load_toml(each.path, *config_keys(main.commands["train"]))
         assert values and not warnings
         assert f"--preset {each.name} " in each.path.read_text(encoding="utf-8")
 

@@ -26,14 +26,6 @@ def stderr_console(quiet: bool):
     return Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
 
 
-def resolve_device_and_threads(name: str, threads: int | None):
-    """The torch device for ``--device`` (auto, cpu, cuda), after setting ``--threads``."""
-    from seqtag.device import resolve_device, set_threads
-
-    set_threads(threads)
-    return resolve_device(name)
-
-
 # --device of the commands that tag with a saved model (tag, eval -m).
 TAGGING_DEVICE_HELP = (
     "cpu: tag with numpy alone (torch is never imported, so a short job starts in a fraction of "
@@ -143,6 +135,22 @@ def _ranged(meta) -> bool:
     return meta.get("minimum") is not None or meta.get("maximum") is not None
 
 
+def config_keys(command: click.Command) -> tuple[dict[str, str], dict[str, str]]:
+    """The keys a --config file or preset of ``command`` may hold: each option's long name ->
+    its parameter's name; and the older keys (the parameter's name, where it differs, e.g.
+    ``dev-file``) -> today's."""
+    keys, renamed = {}, {}
+    for option in command.params:
+        if not isinstance(option, click.Option) or option.name in ("config", "preset"):
+            continue
+        long = next(opt for opt in option.opts if opt.startswith("--"))[2:]
+        keys[long] = option.name
+        old = option.name.replace("_", "-")
+        if old != long:
+            renamed[old] = long
+    return keys, renamed
+
+
 def load_config(ctx: click.Context, param: click.Parameter, value: str | None):
     """Eager --config and --preset: the file's values become click defaults, so the command
     line wins; a --config file's values win over a preset's. Keys are the long option names
@@ -152,15 +160,7 @@ def load_config(ctx: click.Context, param: click.Parameter, value: str | None):
         return value
     from seqtag.presets import preset
 
-    keys, renamed = {}, {}
-    for option in ctx.command.params:
-        if not isinstance(option, click.Option) or option.name in ("config", "preset"):
-            continue
-        long = next(opt for opt in option.opts if opt.startswith("--"))[2:]
-        keys[long] = option.name
-        old = option.name.replace("_", "-")
-        if old != long:
-            renamed[old] = long
+    keys, renamed = config_keys(ctx.command)
     path = value
     if param.name == "preset":
         try:
