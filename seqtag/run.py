@@ -35,6 +35,9 @@ from seqtag.config import (
 from seqtag.device import resolve_device, set_threads
 from seqtag.errors import SeqtagError, UsageError, counted
 from seqtag.members import MemberReport, Members
+from seqtag.presets import AUTO
+from seqtag.presets import choose as choose_preset
+from seqtag.presets import settings as preset_settings
 from seqtag.read import PLAIN_TEXT, Column, Sentence, read_labeled
 from seqtag.scheme import conllu_column_for, span_scheme
 from seqtag.signals import signals_deferred
@@ -105,6 +108,10 @@ class TrainRequest:
     threads: int | None = None
     checkpoint_dir: str | None = None
     resume_dir: str | None = None
+    # "auto": the preset is chosen from the data (presets.choose), as `seqtag train` does
+    # without --preset, and fills what ``given`` does not hold; a name: that preset was
+    # applied by the caller (recorded in the model file); None: the configs as they are.
+    preset: str | None = None
     given: Mapping[str, Any] = field(default_factory=dict)
     typed: frozenset[str] = frozenset()
 
@@ -158,6 +165,12 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
     train_set, dev_set, train_format = data.train, data.dev, data.format
     digest = data_digest(train_set, dev_set)
     scheme = span_scheme(train_set, requested_scheme, request.repair, data.name, report.say)
+    words = sum(len(s.words) for s in train_set)
+    preset = request.preset
+    if preset == AUTO and resumed is None:
+        preset, model_config, train_config = _chosen_preset(
+            request, model_config, train_config, words, scheme is not None, report
+        )
     model_config = _with_output_layer(request, model_config, scheme, requested_crf, report)
     # What is done with the --tag-dictionary asked for; train_config keeps the request, so a
     # checkpoint resumes with the command that started it.
@@ -186,7 +199,6 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
     source = f"column {column.spec}"
     if train_format != "conllu":
         source = f"a {train_format} file (CoNLL-U output: {column.spec})"
-    words = sum(len(s.words) for s in train_set)
     report.say(
         f"Training on {counted(len(train_set), 'sentence')} ({counted(words, 'word')}), "
         f"{' + '.join(str(len(labels)) for labels in vocabularies.label_sets)} "
@@ -256,6 +268,7 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
                 "epochs_run": epochs_run[0] if len(results) == 1 else epochs_run,
                 "train_sentences": len(train_set),
                 "train_words": words,
+                **({"preset": preset} if preset not in (None, AUTO) else {}),
                 "dev_source": data.dev_source,
                 "embeddings": request.embeddings,
                 "training_seconds": round(seconds, 1),
@@ -356,6 +369,20 @@ def _run_record(request: TrainRequest, column: Column, model_config, train_confi
         options={**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)},
         data_digest=digest,
     )
+
+
+def _chosen_preset(request, model_config, train_config, words: int, entity: bool, report):
+    """The preset chosen from the data (presets.choose), said in one line, and the configs
+    with its values wherever the user set nothing."""
+    name, why = choose_preset(words, entity)
+    report.say(f"Preset {name}, chosen from the data: {why}.")
+    values = {
+        key: value
+        for key, value in preset_settings(name).items()
+        if key not in request.given and key not in ("scheme", "crf")  # settled from the data
+    }
+    options = {**dataclasses.asdict(model_config), **dataclasses.asdict(train_config), **values}
+    return (name, *split_options(options))
 
 
 def _with_output_layer(

@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import DATA, TINY_OPTIONS
+from conftest import DATA, TINY_ARCHITECTURE, TINY_OPTIONS
 
 from seqtag import modelfile
 from seqtag.batch import Batcher
@@ -127,7 +127,9 @@ def test_member_seeds_keep_the_first_and_never_meet_across_runs():
 
 def test_train_an_ensemble_then_eval_and_info(tmp_path):
     model = tmp_path / "e.model"
-    result = run("train", TRAIN, "--dev", DEV, "-o", model, "--ensemble", "2", *TINY_OPTIONS[:-1])
+    result = run(
+        "train", TRAIN, "--dev", DEV, "-o", model, "--ensemble", "2", *TINY_ARCHITECTURE[:-1]
+    )
     assert result.exit_code == 0, result.output
     assert "Ensemble member 2 of 2 (seed 1001)" in result.stderr
     assert "with 2 members (alone:" in result.stderr

@@ -9,7 +9,7 @@ import random
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import TINY_OPTIONS
+from conftest import TINY_ARCHITECTURE, TINY_OPTIONS
 
 from seqtag import modelfile
 from seqtag.batch import Batcher
@@ -314,7 +314,7 @@ def test_the_shipped_ner_ensemble_config_trains_three_crfs_on_entity_data(ner_mo
     model = tmp_path / "ensemble.model"
     config = str(ROOT / "configs" / "ner-ensemble.toml")
     train = [str(folder / "train.txt"), "--dev", str(folder / "dev.txt"), "-o", str(model)]
-    result = runner.invoke(main, ["train", *train, "--config", config, *TINY_OPTIONS])
+    result = runner.invoke(main, ["train", *train, "--config", config, *TINY_ARCHITECTURE])
     assert result.exit_code == 0, result.output
     info = json.loads(runner.invoke(main, ["info", "-m", str(model), "--json"]).stdout)
     assert info["model_config"]["ensemble"] == 3 and info["model_config"]["crf"] is True

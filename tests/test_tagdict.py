@@ -270,7 +270,7 @@ def test_auto_keeps_the_dictionary_only_when_dev_says_so(tmp_path):
     kept = "tag_dictionary_words" in info
     assert kept == (with_it > without)
     assert info["dev_score"] == pytest.approx(max(with_it, without), abs=1e-4)
-    off = CliRunner().invoke(main, train_args(tmp_path))  # the default: no dictionary built
+    off = CliRunner().invoke(main, train_args(tmp_path, "--preset", "pos"))  # none built
     assert off.exit_code == 0 and "tag_dictionary_words" not in info_of(tmp_path / "m.model")
 
 

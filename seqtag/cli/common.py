@@ -158,8 +158,12 @@ def load_config(ctx: click.Context, param: click.Parameter, value: str | None):
     before it was ``dev``) is read with a warning."""
     if value is None:
         return value
-    from seqtag.presets import preset
+    from seqtag.presets import AUTO, preset
 
+    if param.name == "preset":
+        ctx.meta["seqtag.preset_name"] = value
+        if value == AUTO:  # chosen from the data once it is read (run.train_run)
+            return value
     keys, renamed = config_keys(ctx.command)
     path = value
     if param.name == "preset":

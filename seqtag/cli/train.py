@@ -22,6 +22,7 @@ from seqtag.cli.common import (
     usage_errors,
 )
 from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig
+from seqtag.presets import auto_rule
 
 
 @click.command()
@@ -69,7 +70,8 @@ from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig
     callback=load_config,
     metavar="NAME",
     help="Start from a preset that ships with seqtag (see `seqtag presets`): pos, pos-small, "
-    "ner, ner-ensemble; --config and the command line override it.",
+    "ner, ner-ensemble; --config and the command line override it. [default: auto, the "
+    f"preset {auto_rule()[:-1]}; the choice is said]",
 )
 @config_options(ModelConfig, TrainConfig)
 @click.option(
@@ -170,6 +172,7 @@ def train(
       seqtag train --resume ckpt/
     """
     from seqtag.config import split_options
+    from seqtag.presets import AUTO
     from seqtag.run import TrainRequest, train_run
 
     console = stderr_console(quiet)
@@ -196,6 +199,7 @@ def train(
         threads=threads,
         checkpoint_dir=checkpoint_dir,
         resume_dir=resume_dir,
+        preset=ctx.meta.get("seqtag.preset_name", AUTO),
         given=given,
         typed=frozenset(n for n in given if ctx.get_parameter_source(n) in _ON_COMMAND_LINE),
     )

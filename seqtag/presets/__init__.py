@@ -6,9 +6,11 @@ Each file's first line says what it is for and a line starting ``# Cost:`` what 
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from seqtag.errors import SeqtagError
 
@@ -52,3 +54,48 @@ def preset(name: str) -> Preset:
     if name not in found:
         raise SeqtagError(f"no preset {name!r}; the presets are: {', '.join(sorted(found))}")
     return found[name]
+
+
+# The rule `seqtag train` follows without --preset (issue 22): the preset from the label kind and
+# the number of training words. Chosen on dev only; the evidence and the protocol written before
+# the runs are in benchmarks/results/dev-default-preset-rule.
+AUTO = "auto"
+ENSEMBLE_MAX_WORDS = {"entity": 250_000, "plain": 75_000}  # up to: an ensemble of three
+AUTO_PRESETS = {  # label kind -> (preset up to the threshold, preset above it)
+    "entity": ("ner-ensemble", "ner"),
+    "plain": ("pos-small", "pos"),
+}
+
+
+def choose(words: int, entity: bool) -> tuple[str, str]:
+    """The preset for training data of ``words`` training words, entity labels or plain tags,
+    and the reason in words, for the one line that `seqtag train` says about it."""
+    kind = "entity" if entity else "plain"
+    limit = ENSEMBLE_MAX_WORDS[kind]
+    ensemble, single = AUTO_PRESETS[kind]
+    labels = "entity labels" if entity else "plain tags"
+    if words <= limit:
+        return ensemble, (
+            f"{labels}, {words:,} training words (up to {limit:,}: an ensemble of 3 networks; "
+            f"--preset {single} trains one, in a third of the time)"
+        )
+    return single, (
+        f"{labels}, {words:,} training words (over {limit:,}: one network; --preset {ensemble} "
+        "for an ensemble of 3, at three times the cost)"
+    )
+
+
+def auto_rule() -> str:
+    """The rule `choose` follows, in one sentence, for `seqtag presets` and the help."""
+    parts = []
+    for kind, labels in (("plain", "plain tags"), ("entity", "entity labels")):
+        ensemble, single = AUTO_PRESETS[kind]
+        limit = ENSEMBLE_MAX_WORDS[kind]
+        parts.append(f"{ensemble} up to {limit:,} training words of {labels}, {single} above")
+    return "chosen from the training data: " + "; ".join(parts) + "."
+
+
+def settings(name: str) -> dict[str, Any]:
+    """The preset's values by option name (``tag_dictionary``), as its TOML file holds them."""
+    with preset(name).path.open("rb") as handle:
+        return {key.replace("-", "_"): value for key, value in tomllib.load(handle).items()}
