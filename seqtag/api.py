@@ -5,6 +5,8 @@
 >>> tagger.tag([["The", "cat", "sat", "."]])
 [['DET', 'NOUN', 'VERB', 'PUNCT']]
 >>> [(s.tokens, s.tags) for s in tagger.tag_text("The cat sat. It slept.")]
+>>> tagger.tag([["The", "cat", "sat", "."]], confidence=True)
+[[('DET', 0.9993), ('NOUN', 0.9871), ('VERB', 0.9412), ('PUNCT', 1.0)]]
 """
 
 from __future__ import annotations
@@ -62,9 +64,12 @@ class Tagger:
         """Everything saved in the model file beside the weights (configs, dev score, ...)."""
         return self._loaded.metadata
 
-    def tag(self, sentences: Sequence[Sequence[str]]) -> list[list]:
+    def tag(self, sentences: Sequence[Sequence[str]], confidence: bool = False) -> list[list]:
         """Tags for pre-tokenized sentences: one list of tags per list of tokens (for a model of
-        several columns, a tuple of tags per token, in the order of ``columns``)."""
+        several columns, a tuple of tags per token, in the order of ``columns``). With
+        ``confidence``, each tag comes as (tag, probability): its probability, or for a CRF its
+        marginal probability (as `seqtag tag --confidence`; a tuple of each for several
+        columns)."""
         if isinstance(sentences, str):
             raise SeqtagError("tag() takes a list of token lists; use tag_text() for a string")
         sentences = list(sentences)
@@ -74,10 +79,19 @@ class Tagger:
                 "a list of strings: split each into tokens, or use tag_text() for running text"
             )
         records = [Sentence(list(tokens)) for tokens in sentences]
-        return self._tags(records)
+        if not confidence:
+            return self._tags(records)
+        confident = self._loaded.with_confidence(records)
+        tagged = self._split([c.tags for c in confident])
+        return [
+            list(zip(tags, c.confidence, strict=True))
+            for tags, c in zip(tagged, confident, strict=True)
+        ]
 
     def _tags(self, sentences: list[Sentence]) -> list[list]:
-        predicted = self._loaded(sentences)
+        return self._split(self._loaded(sentences))
+
+    def _split(self, predicted: list[list[str]]) -> list[list]:
         if len(self.columns) == 1:
             return predicted
         return [[tuple(split_tag(tag)) for tag in tags] for tags in predicted]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from seqtag.config import ModelConfig
-from seqtag.predict import Engine
+from seqtag.predict import Confident, Engine
 from seqtag.read import Sentence
 from seqtag.vocab import Vocabularies
 
@@ -33,6 +33,10 @@ class LoadedTagger:
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         """The tags of each sentence, in input order."""
         return self.engine(sentences)
+
+    def with_confidence(self, sentences: Sequence[Sentence], top: int = 0) -> list[Confident]:
+        """The tags of each sentence with the probability of each (predict.Confident)."""
+        return self.engine.with_confidence(sentences, top)
 
 
 def load_tagger(

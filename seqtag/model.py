@@ -184,6 +184,16 @@ class Network(nn.Module):
             label_smoothing=self.config.label_smoothing,
         )
 
+    def chain(self) -> tuple[bool, tuple[torch.Tensor, ...]] | None:
+        """What ``decode`` runs Viterbi over, for marginals: whether the scores are first made
+        log-probabilities (a softmax kept to a scheme), and start, end and transition scores;
+        None for a plain softmax."""
+        if self.crf is not None:
+            return False, self.crf.scores()
+        if self.constrained:
+            return True, (self.start_penalty, self.end_penalty, self.transition_penalty)
+        return None
+
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list]:
         """The best label sequence of each sentence (its real tokens only): label ids, or for
         a model of several columns a tuple of ids (one per column) for each token."""
@@ -228,12 +238,18 @@ class Ensemble(nn.Module):
         ]
         return torch.cat(blocks, dim=-1)
 
-    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list]:
+    def chain(self) -> tuple[bool, tuple[torch.Tensor, ...]] | None:
+        """As Network.chain; CRF members' scores and transitions averaged."""
         if self.uses_crf:
-            start, end, transitions = (
+            return False, tuple(
                 torch.stack(parts).mean(dim=0)
                 for parts in zip(*(member.crf.scores() for member in self.members), strict=True)
             )
+        return self.members[0].chain()
+
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list]:
+        if self.uses_crf:
+            _, (start, end, transitions) = self.chain()
             return viterbi(emissions, mask, start, end, transitions)
         # Log-probabilities already: the first member's argmax or constrained Viterbi applies.
         return self.members[0].decode(emissions, mask)

@@ -28,8 +28,9 @@ from seqtag.architecture import Architecture, Recurrent
 from seqtag.batch import MAX_BATCH_TOKENS, Batcher, Encoded
 from seqtag.errors import SeqtagError
 from seqtag.formcache import FormVectors
+from seqtag.marginals import chain_marginals, column_softmax, log_softmax
 from seqtag.modelfile import ModelArrays
-from seqtag.predict import tag_sentences
+from seqtag.predict import Confident, tag_sentences, tag_with_confidence
 from seqtag.read import Sentence
 from seqtag.scheme import FORBIDDEN, Allowed, allowed_transitions
 
@@ -216,11 +217,6 @@ def penalties(allowed: Allowed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return penalty(allowed.start), penalty(allowed.end), penalty(allowed.transitions)
 
 
-def log_softmax(x: np.ndarray) -> np.ndarray:
-    shifted = x - x.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
 class NumpyEngine:
     """Tags sentences with a model file's weights (the predict.Engine interface)."""
 
@@ -336,8 +332,22 @@ class NumpyEngine:
             scores = log_softmax(scores)
         return viterbi(scores, lengths, *self.decoding)
 
+    def marginals(
+        self, scores: np.ndarray, lengths: np.ndarray, penalties: np.ndarray | None = None
+    ) -> np.ndarray:
+        if penalties is not None:
+            scores = scores + penalties
+        if self.decoding is None or len(self.column_ends) > 1:
+            return column_softmax(scores, self.column_ends)
+        if self.log_probabilities:
+            scores = log_softmax(scores)
+        return chain_marginals(scores, lengths, *self.decoding)
+
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         return tag_sentences(self, sentences)
+
+    def with_confidence(self, sentences: Sequence[Sentence], top: int = 0) -> list[Confident]:
+        return tag_with_confidence(self, sentences, top)
 
 
 class NumpyEnsemble:
@@ -404,8 +414,20 @@ class NumpyEnsemble:
         # Log-probabilities: the lead's argmax or constrained Viterbi applies.
         return self.lead.decode(scores, lengths, penalties)
 
+    def marginals(
+        self, scores: np.ndarray, lengths: np.ndarray, penalties: np.ndarray | None = None
+    ) -> np.ndarray:
+        if self.lead.config.crf:
+            if penalties is not None:
+                scores = scores + penalties
+            return chain_marginals(scores, lengths, *self.decoding)
+        return self.lead.marginals(scores, lengths, penalties)  # of the mean probabilities
+
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         return tag_sentences(self, sentences)
+
+    def with_confidence(self, sentences: Sequence[Sentence], top: int = 0) -> list[Confident]:
+        return tag_with_confidence(self, sentences, top)
 
 
 def numpy_engine(arrays: ModelArrays, source: str = "model") -> NumpyEngine | NumpyEnsemble:

@@ -5,12 +5,17 @@ engine, kept to the model's tag dictionary where it has one, decoded, and the pr
 put back in the order the sentences came in; empty sentences get empty predictions. The engines
 (torch_engine.TorchEngine, numpy_engine.NumpyEngine and NumpyEnsemble) differ only in the array
 library they compute with: they share this loop through the ``Engine`` interface.
+``tag_with_confidence`` is the same loop that also says how probable each chosen tag is
+(seqtag.marginals: softmax probabilities, or a chain's forward-backward marginals).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+import numpy as np
 
 from seqtag.batch import inference_order
 from seqtag.read import Sentence
@@ -33,23 +38,88 @@ class Engine(Protocol):
         (B, T, K) of 0 and large negative scores, or None) to the scores."""
         ...
 
+    def marginals(self, scores: Any, extent: Any, penalties: Any = None) -> np.ndarray:
+        """How probable each label is at each token, as numpy (B, T, K), after ``penalties``
+        (per column for a model of several columns; 0 past each sentence's end)."""
+        ...
+
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         """The tags of each sentence (see ``tag_sentences``)."""
         ...
 
+    def with_confidence(self, sentences: Sequence[Sentence], top: int = 0) -> list[Confident]:
+        """The tags with their probabilities (see ``tag_with_confidence``)."""
+        ...
 
-def tag_sentences(engine: Engine, sentences: Sequence[Sentence]) -> list[list[str]]:
-    """Tags of sentences, in input order, kept to the model's tag dictionary when it has one."""
-    vocabularies = engine.vocabularies
-    dictionary = vocabularies.tag_dictionary
-    predictions: list[list[str]] = [[] for _ in sentences]
+
+def _scored(engine: Engine, sentences: Sequence[Sentence]) -> Iterator[tuple]:
+    """Batches of the sentences by length: their indices, scores, extent, the tag dictionary's
+    penalties (or None) and the best label ids of each."""
+    dictionary = engine.vocabularies.tag_dictionary
     for indices in inference_order(sentences, engine.max_tokens):
         batch = [sentences[i] for i in indices]
         scores, extent = engine.emissions(batch)
         penalties = None
         if dictionary is not None:
             penalties = dictionary.penalties(batch, scores.shape[1])
-        best = engine.decode(scores, extent, penalties)
+        yield indices, scores, extent, penalties, engine.decode(scores, extent, penalties)
+
+
+def tag_sentences(engine: Engine, sentences: Sequence[Sentence]) -> list[list[str]]:
+    """Tags of sentences, in input order, kept to the model's tag dictionary when it has one."""
+    predictions: list[list[str]] = [[] for _ in sentences]
+    for indices, _, _, _, best in _scored(engine, sentences):
         for i, ids in zip(indices, best, strict=True):
-            predictions[i] = vocabularies.decode_tags(ids)
+            predictions[i] = engine.vocabularies.decode_tags(ids)
     return predictions
+
+
+@dataclass
+class Confident:
+    """A sentence's tags with the probability of each (a tuple, one per column, for a model of
+    several columns) and, when asked for, each token's most probable labels: per column a list
+    of (label, probability), most probable first."""
+
+    tags: list[str]
+    confidence: list  # per token: float, or tuple of floats (one per column)
+    top: list | None = None  # per token: per column [(label, probability), ...]
+
+
+def tag_with_confidence(
+    engine: Engine, sentences: Sequence[Sentence], top: int = 0
+) -> list[Confident]:
+    """``tag_sentences`` with the probability of each chosen tag, and the ``top`` most probable
+    labels of each token when ``top`` > 0."""
+    vocabularies = engine.vocabularies
+    sets = vocabularies.label_sets
+    starts = np.cumsum([0, *(len(labels) for labels in sets)])[:-1]
+    names = [labels.to_list() for labels in sets]
+    results = [Confident([], [], [] if top > 0 else None) for _ in sentences]
+    for indices, scores, extent, penalties, best in _scored(engine, sentences):
+        probabilities = engine.marginals(scores, extent, penalties)
+        for row, (i, ids) in enumerate(zip(indices, best, strict=True)):
+            chosen = [token if isinstance(token, tuple) else (token,) for token in ids]
+            sure = [
+                tuple(
+                    float(probabilities[row, t, start + label])
+                    for start, label in zip(starts, token, strict=True)
+                )
+                for t, token in enumerate(chosen)
+            ]
+            confidence = [c[0] for c in sure] if len(sets) == 1 else sure
+            ranked = None
+            if top > 0:
+                ranked = [
+                    [
+                        _ranked(probabilities[row, t, start : start + len(labels)], labels, top)
+                        for start, labels in zip(starts, names, strict=True)
+                    ]
+                    for t in range(len(chosen))
+                ]
+            results[i] = Confident(vocabularies.decode_tags(ids), confidence, ranked)
+    return results
+
+
+def _ranked(probabilities: np.ndarray, labels: list[str], top: int) -> list[tuple[str, float]]:
+    order = np.argsort(-probabilities, kind="stable")[:top]
+    return [(labels[k], float(probabilities[k])) for k in order]

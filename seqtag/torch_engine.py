@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 from seqtag.batch import MAX_BATCH_TOKENS, Batcher
 from seqtag.formcache import FormVectors
 from seqtag.model import Ensemble, Network
-from seqtag.predict import tag_sentences
+from seqtag.predict import Confident, tag_sentences, tag_with_confidence
 from seqtag.read import Sentence
 
 
@@ -64,14 +65,36 @@ class TorchEngine:
             scores = scores + torch.from_numpy(penalties).to(scores.device)
         return self.model.decode(scores, mask)
 
-    def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
+    def marginals(self, scores: torch.Tensor, mask: torch.Tensor, penalties=None):
+        """As the numpy engine's, computed by seqtag.marginals on the scores brought to numpy."""
+        from seqtag.marginals import chain_marginals, column_softmax, log_softmax
+
+        if penalties is not None:
+            scores = scores + torch.from_numpy(penalties).to(scores.device)
+        values = scores.float().cpu().numpy()
+        chain = self.model.chain()
+        if chain is None:
+            return column_softmax(values, np.cumsum(self.model.label_sizes))
+        log_probabilities, parts = chain
+        if log_probabilities:
+            values = log_softmax(values)
+        lengths = mask.sum(dim=1).cpu().numpy()
+        return chain_marginals(values, lengths, *(p.detach().float().cpu().numpy() for p in parts))
+
+    def _evaluating(self, work):
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.inference_mode():
-                return tag_sentences(self, sentences)
+                return work()
         finally:
             self.model.train(was_training)
+
+    def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
+        return self._evaluating(lambda: tag_sentences(self, sentences))
+
+    def with_confidence(self, sentences: Sequence[Sentence], top: int = 0) -> list[Confident]:
+        return self._evaluating(lambda: tag_with_confidence(self, sentences, top))
 
 
 def predict(

@@ -9,26 +9,51 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from seqtag.read import EMPTY, Column, Columns, Sentence, split_tag
 
+if TYPE_CHECKING:
+    from seqtag.predict import Confident
+
 OUTPUT_FORMATS = ("conllu", "columns", "tsv", "jsonl")
 _SPACE_AFTER = Column.parse("misc:SpaceAfter")
+# Where CoNLL-U output puts each word's confidence (tag --confidence): the MISC key
+# Confidence, one probability, or for a model of several columns one per column, comma-separated
+# in the order of the model's columns.
+CONFIDENCE = Column.parse("misc:Confidence")
 
 
-def conllu_lines(sentence: Sentence, tags: Sequence[str], column: Column | Columns) -> list[str]:
+def probabilities(confidence: float | Sequence[float], separator: str) -> str:
+    """A token's confidence as text: four decimals, one per column joined by ``separator``."""
+    values = confidence if isinstance(confidence, tuple | list) else (confidence,)
+    return separator.join(f"{value:.4f}" for value in values)
+
+
+def conllu_lines(
+    sentence: Sentence,
+    tags: Sequence[str],
+    column: Column | Columns,
+    confidence: Sequence | None = None,
+) -> list[str]:
+    """The sentence as CoNLL-U lines with the tags (and the MISC Confidence of each word when
+    ``confidence`` is given)."""
+    sure = [None] * len(tags) if confidence is None else [probabilities(c, ",") for c in confidence]
     if sentence.lines is not None and sentence.layout is None:  # it was CoNLL-U
         lines = list(sentence.lines)
-        for line_index, tag in zip(sentence.word_lines, tags, strict=True):
+        for line_index, tag, p in zip(sentence.word_lines, tags, sure, strict=True):
             fields = lines[line_index].split("\t")
             column.set(fields, tag)
+            if p is not None:
+                CONFIDENCE.set(fields, p)
             lines[line_index] = "\t".join(fields)
         return lines
     lines = [f"# text = {sentence.text}"] if sentence.text is not None else []
-    for i, (word, tag) in enumerate(zip(sentence.words, tags, strict=True)):
+    for i, (word, tag, p) in enumerate(zip(sentence.words, tags, sure, strict=True)):
         fields = [str(i + 1), word] + [EMPTY] * 8
         column.set(fields, tag)
+        if p is not None:
+            CONFIDENCE.set(fields, p)
         if sentence.space_after is not None and not sentence.space_after[i]:
             _SPACE_AFTER.set(fields, "No")
         lines.append("\t".join(fields))
@@ -80,23 +105,35 @@ def write_sentence(
     output_format: str,
     column: Column | Columns,
     with_entities: bool = False,
+    confident: Confident | None = None,
 ) -> None:
-    """One sentence in ``output_format``; jsonl adds the entity spans ``with_entities``."""
+    """One sentence in ``output_format``; jsonl adds the entity spans ``with_entities``. With
+    ``confident`` (predict.Confident) each token's probability is written too: a MISC key in
+    CoNLL-U, a last field in columns and tsv; jsonl has "confidence", and "top" when asked."""
+    confidence = confident.confidence if confident is not None else None
     if output_format == "conllu":
         if sentence.words:  # CoNLL-U has no way to write an empty sentence
-            stream.write("\n".join(conllu_lines(sentence, tags, column)) + "\n\n")
-    elif output_format == "columns":
-        stream.write("".join(line + "\n" for line in column_lines(sentence, tags)) + "\n")
-    elif output_format == "tsv":
-        stream.write(
-            "".join(f"{w}\t{t}\n" for w, t in zip(sentence.words, tags, strict=True)) + "\n"
-        )
+            stream.write("\n".join(conllu_lines(sentence, tags, column, confidence)) + "\n\n")
+    elif output_format in ("columns", "tsv"):
+        if output_format == "columns":
+            lines = column_lines(sentence, tags)
+        else:
+            lines = [f"{w}\t{t}" for w, t in zip(sentence.words, tags, strict=True)]
+        if confidence is not None:
+            separator = "\t" if output_format == "tsv" else None
+            lines = [
+                line + _field_separator(line, separator) + probabilities(c, "\t")
+                for line, c in zip(lines, confidence, strict=True)
+            ]
+        stream.write("".join(line + "\n" for line in lines) + "\n")
     elif output_format == "jsonl":
         names = column.names
         record: dict = {"tokens": sentence.words, "tags": list(tags)}
         if len(names) > 1:  # a model of several columns: a list of tags for each
             values = [split_tag(tag) for tag in tags]
             record["tags"] = {name: [v[i] for v in values] for i, name in enumerate(names)}
+        if confident is not None:
+            record.update(_confidence_record(confident, names))
         if sentence.text is not None:
             record["text"] = sentence.text
         if with_entities:
@@ -104,3 +141,35 @@ def write_sentence(
         stream.write(json.dumps(record, ensure_ascii=False) + "\n")
     else:
         raise ValueError(f"unknown output format {output_format!r}")
+
+
+def _field_separator(line: str, separator: str | None) -> str:
+    """What goes before an added field: ``separator``, or as the line's own fields are split."""
+    if separator is not None:
+        return separator
+    return "\t" if "\t" in line else " "
+
+
+def _confidence_record(confident: Confident, names: list[str]) -> dict:
+    """jsonl's "confidence" (and "top"): lists per token, or per column for several columns."""
+
+    def rounded(value: float) -> float:
+        return round(value, 4)
+
+    record: dict = {}
+    if len(names) == 1:
+        record["confidence"] = [rounded(c) for c in confident.confidence]
+        if confident.top is not None:
+            record["top"] = [
+                [[label, rounded(p)] for label, p in token[0]] for token in confident.top
+            ]
+        return record
+    record["confidence"] = {
+        name: [rounded(c[i]) for c in confident.confidence] for i, name in enumerate(names)
+    }
+    if confident.top is not None:
+        record["top"] = {
+            name: [[[label, rounded(p)] for label, p in token[i]] for token in confident.top]
+            for i, name in enumerate(names)
+        }
+    return record

@@ -96,6 +96,23 @@ _FORMAT_NAMES = {"conllu": "CoNLL-U", "columns": "a column file", "iob2": "a Uni
     "tag, blank line between sentences); jsonl (one object a sentence, with entity spans for "
     "an NER model) [default: columns for column input, else conllu].",
 )
+@click.option(
+    "--confidence",
+    is_flag=True,
+    help="Also write how probable each chosen tag is: for a softmax model its probability (an "
+    "ensemble's mean), for a CRF or a model kept to a tag scheme its marginal probability "
+    "over all tag paths (forward-backward), not the best path's score. A MISC key in CoNLL-U "
+    '(Confidence=0.9731), a last field in columns and tsv, "confidence" in jsonl; a model '
+    "of several columns gives one per column.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(1),
+    default=None,
+    metavar="K",
+    help="With -f jsonl: the K most probable labels of each token with their probabilities "
+    '("top"), most probable first; implies --confidence.',
+)
 @no_tag_dictionary_option
 @device_option(TAGGING_DEVICE_HELP)
 @threads_option
@@ -106,6 +123,8 @@ def tag(
     input_format,
     tag_column,
     output_format,
+    confidence,
+    top,
     without_tag_dictionary,
     device,
     threads,
@@ -122,6 +141,8 @@ def tag(
       seqtag tag -m upos.model -i tokenized -f jsonl tokens.txt
       seqtag tag -m upos.model -i conllu test.conllu > tagged.conllu
       seqtag tag -m ner.model -i columns test.txt > tagged.txt
+      seqtag tag -m upos.model --confidence -f tsv text.txt
+      seqtag tag -m upos.model -f jsonl --top 3 text.txt
     """
     from seqtag.engine import load_tagger
     from seqtag.tokenize import split_sentences
@@ -145,6 +166,9 @@ def tag(
         raise click.UsageError("--tag-column goes with -i columns or -i iob2")
     if output_format is None:
         output_format = "columns" if input_format in COLUMN_LAYOUTS else "conllu"
+    if top is not None and output_format != "jsonl":
+        raise click.UsageError("--top K lists labels in JSON: it goes with -f jsonl")
+    confidence = confidence or top is not None
     if output_format == "columns" and len(column.names) > 1:
         raise click.UsageError(
             f"the model tags {len(column.names)} columns ({column.spec}) and a column file has "
@@ -166,10 +190,14 @@ def tag(
     with_entities = tagger.model_config.scheme is not None
 
     def flush(chunk: list) -> None:
-        predicted = tagger(chunk)
+        if confidence:
+            confident = tagger.with_confidence(chunk, top or 0)
+            predicted = [c.tags for c in confident]
+        else:
+            predicted, confident = tagger(chunk), [None] * len(chunk)
         with guard.write():
-            for sentence, tags in zip(chunk, predicted, strict=True):
-                write_sentence(out, sentence, tags, output_format, column, with_entities)
+            for sentence, tags, sure in zip(chunk, predicted, confident, strict=True):
+                write_sentence(out, sentence, tags, output_format, column, with_entities, sure)
             out.flush()
 
     with guard.installed():

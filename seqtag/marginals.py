@@ -1,0 +1,72 @@
+"""Marginals: how probable each label is at each token, the confidence `seqtag tag` reports.
+
+For a softmax tagger it is the softmax of the label scores (per column, for a model of several
+columns; for an ensemble, of the log of its members' mean probabilities, which is that mean).
+For a chain, a CRF or a softmax tagger kept to a tag scheme, it is the marginal probability of
+the label at that position over every tag path the chain allows (forward-backward), not the
+score of the best path: P(tag_t = k | sentence), summed over all paths through k at t.
+
+numpy only, so tagging with confidence never imports torch on the CPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    """Log-probabilities over the last axis."""
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Probabilities over the last axis."""
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def column_softmax(scores: np.ndarray, column_ends: np.ndarray) -> np.ndarray:
+    """Probabilities over each column's block of labels (``column_ends``: where each ends)."""
+    blocks = np.split(scores, column_ends[:-1], axis=-1)
+    return np.concatenate([softmax(block) for block in blocks], axis=-1)
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    top = x.max(axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return np.log(np.exp(x - top).sum(axis=axis)) + np.squeeze(top, axis=axis)
+
+
+def chain_marginals(
+    emissions: np.ndarray,
+    lengths: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    transitions: np.ndarray,
+) -> np.ndarray:
+    """Marginal probabilities (B, T, K) of a linear chain whose path score is start[y0] +
+    sum_t emissions[t, y_t] + sum_t transitions[y_t-1, y_t] + end[y_last], as numpy_engine.viterbi
+    decodes it. Positions past a sentence's length are 0. Computed in float64 log space, so
+    forbidden transitions (large negative scores) cost no precision."""
+    emissions = emissions.astype(np.float64)
+    start, end = start.astype(np.float64), end.astype(np.float64)
+    transitions = transitions.astype(np.float64)
+    B, T, K = emissions.shape
+    alpha = np.empty((B, T, K))
+    beta = np.empty((B, T, K))
+    alpha[:, 0] = start + emissions[:, 0]
+    for t in range(1, T):
+        alpha[:, t] = _logsumexp(alpha[:, t - 1, :, None] + transitions, axis=1) + emissions[:, t]
+    last = np.asarray(lengths) - 1
+    # beta[t]: the log score of every way to finish from tag k at t; at the last token, end.
+    beta[:] = 0.0
+    beta[np.arange(B), last] = end
+    for t in range(T - 2, -1, -1):
+        onward = _logsumexp(transitions + (emissions[:, t + 1] + beta[:, t + 1])[:, None, :], 2)
+        beta[:, t] = np.where((t < last)[:, None], onward, beta[:, t])
+    log_z = _logsumexp(alpha[np.arange(B), last] + end, axis=1)  # (B,)
+    marginals = np.exp(alpha + beta - log_z[:, None, None])
+    marginals[np.arange(T)[None, :] >= np.asarray(lengths)[:, None]] = 0.0
+    return marginals
