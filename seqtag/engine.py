@@ -35,8 +35,12 @@ class LoadedTagger:
         return self.engine(sentences)
 
     def with_confidence(self, sentences: Sequence[Sentence], top: int = 0) -> list[Confident]:
-        """The tags of each sentence with the probability of each (predict.Confident)."""
-        return self.engine.with_confidence(sentences, top)
+        """The tags of each sentence with the probability of each (predict.Confident), with the
+        calibration training fitted on dev where the model file has one."""
+        from seqtag.marginals import Calibration
+
+        calibration = Calibration.from_metadata(self.metadata)
+        return self.engine.with_confidence(sentences, top, calibration)
 
 
 def load_tagger(

@@ -11,7 +11,44 @@ numpy only, so tagging with confidence never imports torch on the CPU.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What training fitted on dev so that probabilities mean what they say
+    (seqtag.calibration): a temperature per column, and for a model with a tag dictionary the
+    score penalty a ruled-out tag gets when probabilities are computed (decoding still rules
+    it out): a word seen with one tag in training is then not certain to have it."""
+
+    temperature: tuple[float, ...] | None = None
+    dictionary_penalty: float | None = None
+
+    def soften(self, penalties: np.ndarray | None) -> np.ndarray | None:
+        """The tag dictionary's penalties as probabilities should see them."""
+        if penalties is None or self.dictionary_penalty is None:
+            return penalties
+        return np.where(penalties < 0, -self.dictionary_penalty, 0.0).astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "temperature": list(self.temperature or []),
+            "dictionary_penalty": self.dictionary_penalty,
+        }
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any]) -> Calibration | None:
+        """The calibration a model file records, or None (a model from before calibration)."""
+        found = metadata.get("calibration")
+        if not isinstance(found, dict):
+            return None
+        temperature = tuple(float(t) for t in found.get("temperature") or []) or None
+        penalty = found.get("dictionary_penalty")
+        return cls(temperature, None if penalty is None else float(penalty))
 
 
 def log_softmax(x: np.ndarray) -> np.ndarray:
@@ -27,10 +64,16 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
-def column_softmax(scores: np.ndarray, column_ends: np.ndarray) -> np.ndarray:
-    """Probabilities over each column's block of labels (``column_ends``: where each ends)."""
+def column_softmax(
+    scores: np.ndarray, column_ends: np.ndarray, temperature: Sequence[float] | None = None
+) -> np.ndarray:
+    """Probabilities over each column's block of labels (``column_ends``: where each ends),
+    each block's scores divided by its column's temperature."""
     blocks = np.split(scores, column_ends[:-1], axis=-1)
-    return np.concatenate([softmax(block) for block in blocks], axis=-1)
+    temperature = temperature or [1.0] * len(blocks)
+    return np.concatenate(
+        [softmax(block / t) for block, t in zip(blocks, temperature, strict=True)], axis=-1
+    )
 
 
 def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
@@ -45,14 +88,26 @@ def chain_marginals(
     start: np.ndarray,
     end: np.ndarray,
     transitions: np.ndarray,
+    temperature: Sequence[float] | None = None,
+    log_softmax_first: bool = False,
 ) -> np.ndarray:
     """Marginal probabilities (B, T, K) of a linear chain whose path score is start[y0] +
     sum_t emissions[t, y_t] + sum_t transitions[y_t-1, y_t] + end[y_last], as numpy_engine.viterbi
     decodes it. Positions past a sentence's length are 0. Computed in float64 log space, so
-    forbidden transitions (large negative scores) cost no precision."""
-    emissions = emissions.astype(np.float64)
-    start, end = start.astype(np.float64), end.astype(np.float64)
-    transitions = transitions.astype(np.float64)
+    forbidden transitions (large negative scores) cost no precision.
+
+    ``temperature`` (one value): a CRF's scores are all divided by it, which leaves the best
+    path as it is. ``log_softmax_first``: the emissions are a softmax tagger's scores, kept to
+    a scheme by 0/forbidden ``start``, ``end`` and ``transitions``; each token's probabilities
+    are then tempered (softmax of scores / temperature) before the chain, as decoding takes
+    the log-softmax before Viterbi."""
+    t = float(temperature[0]) if temperature else 1.0
+    emissions = emissions.astype(np.float64) / t
+    if log_softmax_first:
+        emissions = log_softmax(emissions)
+        t = 1.0  # the constraints are 0 or forbidden: nothing to temper
+    start, end = start.astype(np.float64) / t, end.astype(np.float64) / t
+    transitions = transitions.astype(np.float64) / t
     B, T, K = emissions.shape
     alpha = np.empty((B, T, K))
     beta = np.empty((B, T, K))

@@ -333,21 +333,23 @@ class NumpyEngine:
         return viterbi(scores, lengths, *self.decoding)
 
     def marginals(
-        self, scores: np.ndarray, lengths: np.ndarray, penalties: np.ndarray | None = None
+        self, scores: np.ndarray, lengths: np.ndarray, penalties=None, temperature=None
     ) -> np.ndarray:
         if penalties is not None:
             scores = scores + penalties
         if self.decoding is None or len(self.column_ends) > 1:
-            return column_softmax(scores, self.column_ends)
-        if self.log_probabilities:
-            scores = log_softmax(scores)
-        return chain_marginals(scores, lengths, *self.decoding)
+            return column_softmax(scores, self.column_ends, temperature)
+        return chain_marginals(
+            scores, lengths, *self.decoding, temperature, log_softmax_first=self.log_probabilities
+        )
 
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         return tag_sentences(self, sentences)
 
-    def with_confidence(self, sentences: Sequence[Sentence], top: int = 0) -> list[Confident]:
-        return tag_with_confidence(self, sentences, top)
+    def with_confidence(
+        self, sentences: Sequence[Sentence], top: int = 0, calibration=None
+    ) -> list[Confident]:
+        return tag_with_confidence(self, sentences, top, calibration)
 
 
 class NumpyEnsemble:
@@ -415,19 +417,22 @@ class NumpyEnsemble:
         return self.lead.decode(scores, lengths, penalties)
 
     def marginals(
-        self, scores: np.ndarray, lengths: np.ndarray, penalties: np.ndarray | None = None
+        self, scores: np.ndarray, lengths: np.ndarray, penalties=None, temperature=None
     ) -> np.ndarray:
         if self.lead.config.crf:
             if penalties is not None:
                 scores = scores + penalties
-            return chain_marginals(scores, lengths, *self.decoding)
-        return self.lead.marginals(scores, lengths, penalties)  # of the mean probabilities
+            return chain_marginals(scores, lengths, *self.decoding, temperature)
+        # Of the mean probabilities, which is what the scores are the log of.
+        return self.lead.marginals(scores, lengths, penalties, temperature)
 
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         return tag_sentences(self, sentences)
 
-    def with_confidence(self, sentences: Sequence[Sentence], top: int = 0) -> list[Confident]:
-        return tag_with_confidence(self, sentences, top)
+    def with_confidence(
+        self, sentences: Sequence[Sentence], top: int = 0, calibration=None
+    ) -> list[Confident]:
+        return tag_with_confidence(self, sentences, top, calibration)
 
 
 def numpy_engine(arrays: ModelArrays, source: str = "model") -> NumpyEngine | NumpyEnsemble:

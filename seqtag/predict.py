@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from seqtag.batch import inference_order
+from seqtag.marginals import Calibration
 from seqtag.read import Sentence
 from seqtag.vocab import Vocabularies
 
@@ -38,23 +39,29 @@ class Engine(Protocol):
         (B, T, K) of 0 and large negative scores, or None) to the scores."""
         ...
 
-    def marginals(self, scores: Any, extent: Any, penalties: Any = None) -> np.ndarray:
+    def marginals(
+        self, scores: Any, extent: Any, penalties: Any = None, temperature: Any = None
+    ) -> np.ndarray:
         """How probable each label is at each token, as numpy (B, T, K), after ``penalties``
-        (per column for a model of several columns; 0 past each sentence's end)."""
+        (per column for a model of several columns; 0 past each sentence's end); scores are
+        divided by ``temperature`` (one per column; None: 1), which moves probabilities
+        towards or away from even, and never changes which tags ``decode`` chooses."""
         ...
 
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         """The tags of each sentence (see ``tag_sentences``)."""
         ...
 
-    def with_confidence(self, sentences: Sequence[Sentence], top: int = 0) -> list[Confident]:
+    def with_confidence(
+        self, sentences: Sequence[Sentence], top: int = 0, calibration: Any = None
+    ) -> list[Confident]:
         """The tags with their probabilities (see ``tag_with_confidence``)."""
         ...
 
 
-def _scored(engine: Engine, sentences: Sequence[Sentence]) -> Iterator[tuple]:
+def scored_batches(engine: Engine, sentences: Sequence[Sentence]) -> Iterator[tuple]:
     """Batches of the sentences by length: their indices, scores, extent, the tag dictionary's
-    penalties (or None) and the best label ids of each."""
+    penalties (or None) and the best label ids of each (as ``decode`` gives them)."""
     dictionary = engine.vocabularies.tag_dictionary
     for indices in inference_order(sentences, engine.max_tokens):
         batch = [sentences[i] for i in indices]
@@ -68,7 +75,7 @@ def _scored(engine: Engine, sentences: Sequence[Sentence]) -> Iterator[tuple]:
 def tag_sentences(engine: Engine, sentences: Sequence[Sentence]) -> list[list[str]]:
     """Tags of sentences, in input order, kept to the model's tag dictionary when it has one."""
     predictions: list[list[str]] = [[] for _ in sentences]
-    for indices, _, _, _, best in _scored(engine, sentences):
+    for indices, _, _, _, best in scored_batches(engine, sentences):
         for i, ids in zip(indices, best, strict=True):
             predictions[i] = engine.vocabularies.decode_tags(ids)
     return predictions
@@ -86,17 +93,24 @@ class Confident:
 
 
 def tag_with_confidence(
-    engine: Engine, sentences: Sequence[Sentence], top: int = 0
+    engine: Engine,
+    sentences: Sequence[Sentence],
+    top: int = 0,
+    calibration: Calibration | None = None,
 ) -> list[Confident]:
     """``tag_sentences`` with the probability of each chosen tag, and the ``top`` most probable
-    labels of each token when ``top`` > 0."""
+    labels of each token when ``top`` > 0; ``calibration``: what training fitted on dev, or
+    None for the network's own probabilities."""
+    calibration = calibration or Calibration()
     vocabularies = engine.vocabularies
     sets = vocabularies.label_sets
     starts = np.cumsum([0, *(len(labels) for labels in sets)])[:-1]
     names = [labels.to_list() for labels in sets]
     results = [Confident([], [], [] if top > 0 else None) for _ in sentences]
-    for indices, scores, extent, penalties, best in _scored(engine, sentences):
-        probabilities = engine.marginals(scores, extent, penalties)
+    for indices, scores, extent, penalties, best in scored_batches(engine, sentences):
+        probabilities = engine.marginals(
+            scores, extent, calibration.soften(penalties), calibration.temperature
+        )
         for row, (i, ids) in enumerate(zip(indices, best, strict=True)):
             chosen = [token if isinstance(token, tuple) else (token,) for token in ids]
             sure = [

@@ -41,7 +41,7 @@ from seqtag.presets import settings as preset_settings
 from seqtag.read import PLAIN_TEXT, Column, Sentence, read_labeled
 from seqtag.scheme import conllu_column_for, span_scheme
 from seqtag.signals import signals_deferred
-from seqtag.torch_engine import predict
+from seqtag.torch_engine import TorchEngine, predict
 from seqtag.train import (
     EpochReport,
     dev_metric_for,
@@ -252,6 +252,7 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
             tag_dictionary, model, model_config, vocabularies, (train_set, dev_set, dev_score),
             target, report,
         )  # fmt: skip
+        calibration = calibrate(model, model_config, vocabularies, dev_set, target, report)
         best_epoch = [r.best_epoch for r in results]
         epochs_run = [len(r.epochs) for r in results]
         modelfile.save(
@@ -264,6 +265,7 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
                 "dev_score": dev_score,
                 "dev_metric": results[0].dev_metric,
                 **({"tag_dictionary_dev": dictionary_scores} if dictionary_scores else {}),
+                **calibration,
                 "best_epoch": best_epoch[0] if len(results) == 1 else best_epoch,
                 "epochs_run": epochs_run[0] if len(results) == 1 else epochs_run,
                 "train_sentences": len(train_set),
@@ -444,6 +446,29 @@ def settle_tag_dictionary(choice, model, model_config, vocabularies, data, targe
     )
     scores = {"with": score, "without": dev_score}
     return (with_dictionary, score, scores) if keep else (vocabularies, dev_score, scores)
+
+
+def calibrate(model, model_config, vocabularies, dev_set, target, report: Report) -> dict:
+    """The calibration fitted on dev (seqtag.calibration), said with the expected calibration
+    error on dev before and after, as the model file records them."""
+    import torch
+
+    from seqtag import calibration
+
+    engine = TorchEngine(model, Batcher(vocabularies, model_config), target)
+    model.eval()
+    with torch.inference_mode():
+        fitted = calibration.fit(engine, dev_set)
+        before = calibration.calibration_errors(engine, dev_set, None)
+        after = calibration.calibration_errors(engine, dev_set, fitted)
+    penalty = fitted.dictionary_penalty
+    report.say(
+        f"Calibrated on dev: temperature {', '.join(f'{t:.3g}' for t in fitted.temperature)}"
+        + (f", tag dictionary penalty {penalty:.3g}" if penalty is not None else "")
+        + f"; expected calibration error {', '.join(f'{e:.3f}' for e in before)} before, "
+        f"{', '.join(f'{e:.3f}' for e in after)} after."
+    )
+    return {"calibration": {**fitted.to_dict(), "dev_ece_before": before, "dev_ece_after": after}}
 
 
 # Settings that may differ between a run and its resumption: they change nothing in the result.

@@ -65,21 +65,22 @@ class TorchEngine:
             scores = scores + torch.from_numpy(penalties).to(scores.device)
         return self.model.decode(scores, mask)
 
-    def marginals(self, scores: torch.Tensor, mask: torch.Tensor, penalties=None):
+    def marginals(self, scores: torch.Tensor, mask: torch.Tensor, penalties=None, temperature=None):
         """As the numpy engine's, computed by seqtag.marginals on the scores brought to numpy."""
-        from seqtag.marginals import chain_marginals, column_softmax, log_softmax
+        from seqtag.marginals import chain_marginals, column_softmax
 
         if penalties is not None:
             scores = scores + torch.from_numpy(penalties).to(scores.device)
         values = scores.float().cpu().numpy()
         chain = self.model.chain()
         if chain is None:
-            return column_softmax(values, np.cumsum(self.model.label_sizes))
+            return column_softmax(values, np.cumsum(self.model.label_sizes), temperature)
         log_probabilities, parts = chain
-        if log_probabilities:
-            values = log_softmax(values)
         lengths = mask.sum(dim=1).cpu().numpy()
-        return chain_marginals(values, lengths, *(p.detach().float().cpu().numpy() for p in parts))
+        arrays = (p.detach().float().cpu().numpy() for p in parts)
+        return chain_marginals(
+            values, lengths, *arrays, temperature, log_softmax_first=log_probabilities
+        )
 
     def _evaluating(self, work):
         was_training = self.model.training
@@ -93,8 +94,10 @@ class TorchEngine:
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         return self._evaluating(lambda: tag_sentences(self, sentences))
 
-    def with_confidence(self, sentences: Sequence[Sentence], top: int = 0) -> list[Confident]:
-        return self._evaluating(lambda: tag_with_confidence(self, sentences, top))
+    def with_confidence(
+        self, sentences: Sequence[Sentence], top: int = 0, calibration=None
+    ) -> list[Confident]:
+        return self._evaluating(lambda: tag_with_confidence(self, sentences, top, calibration))
 
 
 def predict(

@@ -74,9 +74,13 @@ def evaluate(
     Prints accuracy, accuracy on words seen in training vs unseen ones, and per-label
     precision/recall/F1. Entity labels (IOB1, IOB2, IOBES, BILOU) also get entity-level scores
     from seqeval: micro precision/recall/F1 in its default (lenient) mode, macro F1, per entity
-    type, and the same in strict mode. With --json, one object with accuracy, known_accuracy,
-    unknown_accuracy, per_label and, for entities, precision, recall, f1 (micro, default mode),
-    macro_f1, per_type and strict.
+    type, and the same in strict mode. A model is also scored on how well its confidence
+    (`seqtag tag --confidence`) is calibrated: the expected calibration error over 15 bins of
+    equal width (the mean gap between confidence and accuracy of each token's bin). With
+    --json, one object with accuracy, known_accuracy, unknown_accuracy, per_label, calibration
+    (ece, bins, and the reliability table: per bin its tokens, mean confidence and accuracy)
+    and, for entities, precision, recall, f1 (micro, default mode), macro_f1, per_type and
+    strict.
 
     \b
       seqtag eval -m upos.model test.conllu
@@ -106,12 +110,14 @@ def evaluate(
             )
         parsed_column = Column.parse(tagger.column)
         gold, gold_format = read(gold_file)
-        predicted = tagger(gold)
+        confident = tagger.with_confidence(gold)
+        predicted = [c.tags for c in confident]
         # Known: has its own word embedding (the lowercased form's, for a --lowercase model).
         word_vocab, lowercase = tagger.vocabularies.words, tagger.model_config.lowercase
         is_known = lambda word: (word.lower() if lowercase else word) in word_vocab  # noqa: E731
         known_labels = [labels.to_list() for labels in tagger.vocabularies.label_sets]
     else:
+        confident = None
         parsed_column = Column.parse(column or "upos")
         gold, gold_format = read(gold_file)
         pred_sentences, _ = read(pred_file)
@@ -130,6 +136,9 @@ def evaluate(
     else:
         scores = {"column": scored, **score_columns(gold, predicted, names, is_known, known_labels)}
         per_column = scores["columns"]
+    if confident is not None:
+        for c, column_scores in enumerate(per_column.values()):
+            column_scores["calibration"] = calibration_of(gold, confident, c, len(names))
     for name, column_scores in per_column.items():
         if column_scores["unseen_labels"]:
             what = "gold labels" if len(names) == 1 else f"gold {name} labels"
@@ -157,9 +166,27 @@ def evaluate(
 TOP_CONFUSIONS = 10  # confusions the table shows
 
 
+def calibration_of(gold, confident, column: int, columns: int) -> dict:
+    """ECE of one column's chosen tags and the reliability table (seqtag.calibration)."""
+    from seqtag.calibration import BINS, expected_calibration_error
+    from seqtag.read import split_tag
+
+    sure, right = [], []
+    for sentence, tagged in zip(gold, confident, strict=True):
+        for g, p, c in zip(sentence.tags, tagged.tags, tagged.confidence, strict=True):
+            if columns > 1:
+                g, p, c = split_tag(g)[column], split_tag(p)[column], c[column]
+            sure.append(c)
+            right.append(g == p)
+    ece, table = expected_calibration_error(sure, right)
+    return {"ece": ece, "bins": BINS, "reliability": table}
+
+
 def _print_scores(scores: dict) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from seqtag.calibration import BINS
 
     console = Console(highlight=False)
     summary = Table(
@@ -174,6 +201,10 @@ def _print_scores(scores: dict) -> None:
         )
         summary.add_row(
             "unseen words", f"{scores['unknown_accuracy']:.4f}", str(scores["unknown_tokens"])
+        )
+    if scores.get("calibration"):
+        summary.add_row(
+            f"calibration error (ECE, {BINS} bins)", f"{scores['calibration']['ece']:.4f}", ""
         )
     if "f1" in scores:
         for name in ("precision", "recall", "f1", "macro_f1"):
