@@ -56,6 +56,18 @@ def json_of(*args: str) -> dict:
     return json.loads(done.stdout)
 
 
+def json_of_script(script: str, *args: str) -> dict:
+    """The JSON a script of benchmarks/ prints, run with this checkout's seqtag."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    return json.loads(done.stdout)
+
+
 def train_and_score(
     train: Path, dev: Path | None, test: Path, out: Path, name: str, seed: int, extra: list[str]
 ) -> dict:
@@ -73,6 +85,11 @@ def train_and_score(
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     scores = json_of("eval", "-m", str(model), str(test), "--json")
     info = json_of("info", "-m", str(model), "--json")
+    calibrated = {}
+    if "calibration" in info:  # models of seqtag since issue 23
+        # Test ECE of the confidence, without and with the calibration fitted on dev.
+        found = json_of_script("calibration.py", str(model), str(test), "--json")
+        calibrated = {key: found[key] for key in ("calibration", "ece_before", "ece_after")}
     return {
         "seed": seed,
         "train_args": extra,
@@ -90,6 +107,7 @@ def train_and_score(
         "tag_dictionary_words": info.get("tag_dictionary_words"),
         "tag_dictionary_dev": info.get("tag_dictionary_dev"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        **calibrated,
     }
 
 
