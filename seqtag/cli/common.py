@@ -97,6 +97,45 @@ tag_column_option = click.option(
 )
 
 
+_FORMAT_NAMES = {"conllu": "CoNLL-U", "columns": "a column file", "iob2": "a Universal NER file"}
+
+
+def read_tagging_input(lines, input_format: str, tag_column: int | None, tagger):
+    """The sentences of text to tag (tag, select) and the format they were read as: -i auto
+    tells CoNLL-U, Universal NER and column files whose tags are the ``tagger``'s from raw
+    text; -i raw on a file that looks like one of the others warns and reads text."""
+    from seqtag.read import (
+        COLUMN_LAYOUTS,
+        detect_tagging_input,
+        read_columns,
+        read_conllu,
+        read_tokenized,
+    )
+    from seqtag.tokenize import split_sentences
+
+    labels = {label for labels in tagger.vocabularies.label_sets for label in labels.to_list()}
+    if input_format in ("auto", "raw"):
+        detected = detect_tagging_input(lines, labels)
+        if input_format == "raw" and detected != "raw":
+            click.echo(
+                f"Warning: {lines.name} looks like {_FORMAT_NAMES[detected]}; tagging it as raw "
+                f"text as -i raw says (leave -i out to read it as {detected})",
+                err=True,
+            )
+        elif input_format == "auto":
+            input_format = "columns" if detected == "raw" and tag_column is not None else detected
+    if tag_column is not None and input_format not in COLUMN_LAYOUTS:
+        raise click.UsageError("--tag-column goes with -i columns or -i iob2")
+    if input_format == "conllu":
+        return read_conllu(lines), input_format
+    if input_format in COLUMN_LAYOUTS:
+        layout = COLUMN_LAYOUTS[input_format].with_tag_column(tag_column)
+        return read_columns(lines, layout), input_format
+    if input_format == "tokenized":
+        return read_tokenized(lines), input_format
+    return split_sentences((lines.line_number, text) for text in lines), input_format
+
+
 def config_options(*config_classes: type):
     """The options of the config classes' fields (config.setting), in field order: each is
     declared once, in seqtag/config.py, with its default and help."""

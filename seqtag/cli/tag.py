@@ -16,18 +16,12 @@ from seqtag.cli.common import (
     encoding_errors_option,
     model_option,
     no_tag_dictionary_option,
+    read_tagging_input,
     tag_column_option,
     threads_option,
 )
 from seqtag.lines import TAG_CHUNK_SENTENCES, open_lines
-from seqtag.read import (
-    COLUMN_LAYOUTS,
-    Column,
-    detect_tagging_input,
-    read_columns,
-    read_conllu,
-    read_tokenized,
-)
+from seqtag.read import COLUMN_LAYOUTS, Column
 from seqtag.write import OUTPUT_FORMATS
 
 
@@ -66,9 +60,6 @@ class _WholeSentences:
             self.writing = False
         if self.pending:
             raise Terminated
-
-
-_FORMAT_NAMES = {"conllu": "CoNLL-U", "columns": "a column file", "iob2": "a Universal NER file"}
 
 
 @click.command()
@@ -146,25 +137,12 @@ def tag(
       seqtag tag -m upos.model -f jsonl --top 3 text.txt
     """
     from seqtag.engine import load_tagger
-    from seqtag.tokenize import split_sentences
     from seqtag.write import write_sentence
 
     tagger = load_tagger(model_file, device, threads, tag_dictionary=not without_tag_dictionary)
     column = Column.parse(tagger.column)
     lines = open_lines(input_file, encoding_errors)
-    labels = {label for labels in tagger.vocabularies.label_sets for label in labels.to_list()}
-    if input_format in ("auto", "raw"):
-        detected = detect_tagging_input(lines, labels)
-        if input_format == "raw" and detected != "raw":
-            click.echo(
-                f"Warning: {lines.name} looks like {_FORMAT_NAMES[detected]}; tagging it as raw "
-                f"text as -i raw says (leave -i out to read it as {detected})",
-                err=True,
-            )
-        elif input_format == "auto":
-            input_format = "columns" if detected == "raw" and tag_column is not None else detected
-    if tag_column is not None and input_format not in COLUMN_LAYOUTS:
-        raise click.UsageError("--tag-column goes with -i columns or -i iob2")
+    sentences, input_format = read_tagging_input(lines, input_format, tag_column, tagger)
     if output_format is None:
         output_format = "columns" if input_format in COLUMN_LAYOUTS else "conllu"
     if top is not None and output_format != "jsonl":
@@ -175,14 +153,6 @@ def tag(
             f"the model tags {len(column.names)} columns ({column.spec}) and a column file has "
             "one tag field: choose -f conllu, tsv or jsonl"
         )
-    if input_format == "conllu":
-        sentences = read_conllu(lines)
-    elif input_format in COLUMN_LAYOUTS:
-        sentences = read_columns(lines, COLUMN_LAYOUTS[input_format].with_tag_column(tag_column))
-    elif input_format == "tokenized":
-        sentences = read_tokenized(lines)
-    else:
-        sentences = split_sentences((lines.line_number, text) for text in lines)
     out = sys.stdout
     if hasattr(out, "reconfigure"):
         out.reconfigure(encoding="utf-8", newline="\n")
