@@ -358,6 +358,9 @@ def test_ctrl_c_or_sigterm_saves_the_best_model_so_far(tmp_path, signal_name, st
         [sys.executable, "-m", "seqtag", "train", str(DATA / "en_ewt-excerpt-dev.conllu"), "-o", str(out), *tiny,
          "--patience", "500", "--max-lr-decays", "0", "--progress", "--checkpoint", str(ckpt)],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        # A shell's background job (`pytest &`) ignores SIGINT, and children inherit that:
+        # the child gets Python's own Ctrl-C handling back, as a terminal would give it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     for line in process.stderr:
         if line.startswith("epoch   2"):
