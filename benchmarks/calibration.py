@@ -2,7 +2,10 @@
 bins) of the chosen tags' probabilities without the calibration training fitted on dev (the
 network's own probabilities) and with it (what `seqtag tag --confidence` writes), per column.
 
-    PYTHONPATH=. python benchmarks/calibration.py MODEL GOLD [--json]
+    PYTHONPATH=. python benchmarks/calibration.py MODEL GOLD [--json] [--fit-on DEV]
+
+--fit-on DEV fits the calibration on DEV first, as training does (seqtag.calibration.fit), for
+a model trained before training did it.
 
 For entity models the error is over tokens (every token's tag, O included), as for POS.
 """
@@ -12,17 +15,20 @@ from __future__ import annotations
 import argparse
 import json
 
-from seqtag.calibration import calibration_errors
+from seqtag.calibration import calibration_errors, fit
 from seqtag.engine import load_tagger
 from seqtag.marginals import Calibration
 from seqtag.read import Column, read_labeled
 
 
-def errors(model: str, gold_file: str) -> dict:
+def errors(model: str, gold_file: str, fit_on: str | None = None) -> dict:
     tagger = load_tagger(model, "cpu")
-    gold, _ = read_labeled(gold_file, Column.parse(tagger.column), "strict")
+    column = Column.parse(tagger.column)
+    gold, _ = read_labeled(gold_file, column, "strict")
     gold = [s for s in gold if s.words]
     fitted = Calibration.from_metadata(tagger.metadata)
+    if fit_on is not None:
+        fitted = fit(tagger.engine, read_labeled(fit_on, column, "strict")[0])
     return {
         "model": model,
         "gold": gold_file,
@@ -38,8 +44,9 @@ def main() -> None:
     parser.add_argument("model")
     parser.add_argument("gold")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--fit-on", help="dev file to fit the calibration on first")
     args = parser.parse_args()
-    found = errors(args.model, args.gold)
+    found = errors(args.model, args.gold, args.fit_on)
     if args.json:
         print(json.dumps(found))
         return
