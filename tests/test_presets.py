@@ -92,8 +92,8 @@ def test_the_default_preset_follows_label_kind_and_training_words():
     assert choose(entity + 1, entity=True)[0] == "ner"
     name, why = choose(3210, entity=False)
     assert why == (
-        "plain tags, 3,210 training words (up to 75,000: an ensemble of 3 networks; --preset pos "
-        "trains one, in a third of the time)"
+        "plain tags, 3,210 training words (up to 250,000: an ensemble of 3 networks; --preset "
+        "pos trains one, in a third of the time)"
     )
     assert "--preset ner-ensemble for an ensemble of 3" in choose(entity + 1, entity=True)[1]
 
@@ -116,8 +116,8 @@ def test_without_a_preset_train_chooses_one_from_the_data_and_says_so(tmp_path):
     result = CliRunner().invoke(main, [*args, "--ensemble", "2"])
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[0] == (
-        "Preset pos-small, chosen from the data: plain tags, 9,323 training words (up to 75,000: "
-        "an ensemble of 3 networks; --preset pos trains one, in a third of the time)."
+        "Preset pos-small, chosen from the data: plain tags, 9,323 training words (up to "
+        "250,000: an ensemble of 3 networks; --preset pos trains one, in a third of the time)."
     )
     saved = info_of(model)
     assert saved["preset"] == "pos-small"

@@ -60,7 +60,7 @@ def preset(name: str) -> Preset:
 # the number of training words. Chosen on dev only; the evidence and the protocol written before
 # the runs are in benchmarks/results/dev-default-preset-rule.
 AUTO = "auto"
-ENSEMBLE_MAX_WORDS = {"entity": 250_000, "plain": 75_000}  # up to: an ensemble of three
+ENSEMBLE_MAX_WORDS = {"entity": 250_000, "plain": 250_000}  # up to: an ensemble of three
 AUTO_PRESETS = {  # label kind -> (preset up to the threshold, preset above it)
     "entity": ("ner-ensemble", "ner"),
     "plain": ("pos-small", "pos"),
