@@ -21,8 +21,10 @@ from seqtag.marginals import Calibration
 from seqtag.read import Column, read_labeled
 
 
-def errors(model: str, gold_file: str, fit_on: str | None = None) -> dict:
-    tagger = load_tagger(model, "cpu")
+def errors(
+    model: str, gold_file: str, fit_on: str | None = None, tag_dictionary: bool = True
+) -> dict:
+    tagger = load_tagger(model, "cpu", tag_dictionary=tag_dictionary)
     column = Column.parse(tagger.column)
     gold, _ = read_labeled(gold_file, column, "strict")
     gold = [s for s in gold if s.words]
@@ -45,8 +47,11 @@ def main() -> None:
     parser.add_argument("gold")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--fit-on", help="dev file to fit the calibration on first")
+    parser.add_argument(
+        "--no-tag-dictionary", action="store_true", help="as the model would be without one"
+    )
     args = parser.parse_args()
-    found = errors(args.model, args.gold, args.fit_on)
+    found = errors(args.model, args.gold, args.fit_on, not args.no_tag_dictionary)
     if args.json:
         print(json.dumps(found))
         return
