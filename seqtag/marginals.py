@@ -82,6 +82,91 @@ def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
     return np.log(np.exp(x - top).sum(axis=axis)) + np.squeeze(top, axis=axis)
 
 
+@dataclass
+class Chain:
+    """A linear chain whose path score is start[y0] + sum_t emissions[t, y_t] +
+    sum_t transitions[y_t-1, y_t] + end[y_last], as numpy_engine.viterbi decodes it; float64 log
+    space, so forbidden moves (large negative scores) cost no precision."""
+
+    emissions: np.ndarray  # (B, T, K)
+    lengths: np.ndarray  # (B,)
+    start: np.ndarray  # (K,)
+    end: np.ndarray  # (K,)
+    transitions: np.ndarray  # (K, K): from, to
+
+    @classmethod
+    def tempered(
+        cls,
+        emissions: np.ndarray,
+        lengths: np.ndarray,
+        start: np.ndarray,
+        end: np.ndarray,
+        transitions: np.ndarray,
+        temperature: Sequence[float] | None = None,
+        log_softmax_first: bool = False,
+    ) -> Chain:
+        """The chain of a model's scores. ``temperature`` (one value): a CRF's scores are all
+        divided by it, which leaves the best path as it is. ``log_softmax_first``: the
+        emissions are a softmax tagger's scores, kept to a scheme by 0/forbidden ``start``,
+        ``end`` and ``transitions``; each token's probabilities are then tempered (softmax of
+        scores / temperature) before the chain, as decoding takes the log-softmax first."""
+        t = float(temperature[0]) if temperature else 1.0
+        emissions = emissions.astype(np.float64) / t
+        if log_softmax_first:
+            emissions = log_softmax(emissions)
+            t = 1.0  # the constraints are 0 or forbidden: nothing to temper
+        return cls(
+            emissions,
+            np.asarray(lengths),
+            start.astype(np.float64) / t,
+            end.astype(np.float64) / t,
+            transitions.astype(np.float64) / t,
+        )
+
+    def _forward(self, emissions: np.ndarray) -> np.ndarray:
+        alpha = np.empty(emissions.shape)
+        alpha[:, 0] = self.start + emissions[:, 0]
+        for t in range(1, emissions.shape[1]):
+            step = alpha[:, t - 1, :, None] + self.transitions
+            alpha[:, t] = _logsumexp(step, axis=1) + emissions[:, t]
+        return alpha
+
+    def _log_partition(self, alpha: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        last = self.lengths[rows] - 1
+        return _logsumexp(alpha[np.arange(len(rows)), last] + self.end, axis=1)
+
+    def marginals(self) -> np.ndarray:
+        """P(y_t = k) (B, T, K), summed over every path; 0 past each sentence's end."""
+        B, T, _ = self.emissions.shape
+        alpha = self._forward(self.emissions)
+        last = self.lengths - 1
+        # beta[t]: the log score of every way to finish from tag k at t; at the last token, end.
+        beta = np.zeros(self.emissions.shape)
+        beta[np.arange(B), last] = self.end
+        for t in range(T - 2, -1, -1):
+            ahead = (self.emissions[:, t + 1] + beta[:, t + 1])[:, None, :]
+            onward = _logsumexp(self.transitions + ahead, 2)
+            beta[:, t] = np.where((t < last)[:, None], onward, beta[:, t])
+        log_z = self._log_partition(alpha, np.arange(B))
+        marginals = np.exp(alpha + beta - log_z[:, None, None])
+        marginals[np.arange(T)[None, :] >= self.lengths[:, None]] = 0.0
+        return marginals
+
+    def sequence_probability(self, row: int, first: int, tags: Sequence[int]) -> float:
+        """P(y[first + i] = tags[i] for every i) in sentence ``row``: the paths through those
+        tags, over all paths (e.g. an entity span's tags, as a whole)."""
+        emissions = self.emissions[row : row + 1, : self.lengths[row]].copy()
+        rows = np.array([row])
+        log_z = self._log_partition(self._forward(emissions), rows)[0]
+        for i, tag in enumerate(tags):
+            kept = emissions[0, first + i, tag]
+            emissions[0, first + i] = -np.inf
+            emissions[0, first + i, tag] = kept
+        with np.errstate(divide="ignore"):  # log(0) is -inf: a path the clamp rules out
+            clamped = self._log_partition(self._forward(emissions), rows)[0]
+        return float(np.exp(clamped - log_z))
+
+
 def chain_marginals(
     emissions: np.ndarray,
     lengths: np.ndarray,
@@ -91,37 +176,8 @@ def chain_marginals(
     temperature: Sequence[float] | None = None,
     log_softmax_first: bool = False,
 ) -> np.ndarray:
-    """Marginal probabilities (B, T, K) of a linear chain whose path score is start[y0] +
-    sum_t emissions[t, y_t] + sum_t transitions[y_t-1, y_t] + end[y_last], as numpy_engine.viterbi
-    decodes it. Positions past a sentence's length are 0. Computed in float64 log space, so
-    forbidden transitions (large negative scores) cost no precision.
-
-    ``temperature`` (one value): a CRF's scores are all divided by it, which leaves the best
-    path as it is. ``log_softmax_first``: the emissions are a softmax tagger's scores, kept to
-    a scheme by 0/forbidden ``start``, ``end`` and ``transitions``; each token's probabilities
-    are then tempered (softmax of scores / temperature) before the chain, as decoding takes
-    the log-softmax before Viterbi."""
-    t = float(temperature[0]) if temperature else 1.0
-    emissions = emissions.astype(np.float64) / t
-    if log_softmax_first:
-        emissions = log_softmax(emissions)
-        t = 1.0  # the constraints are 0 or forbidden: nothing to temper
-    start, end = start.astype(np.float64) / t, end.astype(np.float64) / t
-    transitions = transitions.astype(np.float64) / t
-    B, T, K = emissions.shape
-    alpha = np.empty((B, T, K))
-    beta = np.empty((B, T, K))
-    alpha[:, 0] = start + emissions[:, 0]
-    for t in range(1, T):
-        alpha[:, t] = _logsumexp(alpha[:, t - 1, :, None] + transitions, axis=1) + emissions[:, t]
-    last = np.asarray(lengths) - 1
-    # beta[t]: the log score of every way to finish from tag k at t; at the last token, end.
-    beta[:] = 0.0
-    beta[np.arange(B), last] = end
-    for t in range(T - 2, -1, -1):
-        onward = _logsumexp(transitions + (emissions[:, t + 1] + beta[:, t + 1])[:, None, :], 2)
-        beta[:, t] = np.where((t < last)[:, None], onward, beta[:, t])
-    log_z = _logsumexp(alpha[np.arange(B), last] + end, axis=1)  # (B,)
-    marginals = np.exp(alpha + beta - log_z[:, None, None])
-    marginals[np.arange(T)[None, :] >= np.asarray(lengths)[:, None]] = 0.0
-    return marginals
+    """Marginal probabilities (B, T, K) of the chain (``Chain.tempered``)."""
+    chain = Chain.tempered(
+        emissions, lengths, start, end, transitions, temperature, log_softmax_first
+    )
+    return chain.marginals()

@@ -28,7 +28,7 @@ from seqtag.architecture import Architecture, Recurrent
 from seqtag.batch import MAX_BATCH_TOKENS, Batcher, Encoded
 from seqtag.errors import SeqtagError
 from seqtag.formcache import FormVectors
-from seqtag.marginals import chain_marginals, column_softmax, log_softmax
+from seqtag.marginals import Chain, column_softmax, log_softmax
 from seqtag.modelfile import ModelArrays
 from seqtag.predict import Confident, tag_sentences, tag_with_confidence
 from seqtag.read import Sentence
@@ -332,16 +332,30 @@ class NumpyEngine:
             scores = log_softmax(scores)
         return viterbi(scores, lengths, *self.decoding)
 
+    @property
+    def scheme(self) -> str | None:
+        return self.config.scheme
+
+    def chain(
+        self, scores: np.ndarray, lengths: np.ndarray, penalties=None, temperature=None
+    ) -> Chain | None:
+        if self.decoding is None or len(self.column_ends) > 1:
+            return None
+        if penalties is not None:
+            scores = scores + penalties
+        return Chain.tempered(
+            scores, lengths, *self.decoding, temperature, log_softmax_first=self.log_probabilities
+        )
+
     def marginals(
         self, scores: np.ndarray, lengths: np.ndarray, penalties=None, temperature=None
     ) -> np.ndarray:
+        chain = self.chain(scores, lengths, penalties, temperature)
+        if chain is not None:
+            return chain.marginals()
         if penalties is not None:
             scores = scores + penalties
-        if self.decoding is None or len(self.column_ends) > 1:
-            return column_softmax(scores, self.column_ends, temperature)
-        return chain_marginals(
-            scores, lengths, *self.decoding, temperature, log_softmax_first=self.log_probabilities
-        )
+        return column_softmax(scores, self.column_ends, temperature)
 
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         return tag_sentences(self, sentences)
@@ -416,14 +430,26 @@ class NumpyEnsemble:
         # Log-probabilities: the lead's argmax or constrained Viterbi applies.
         return self.lead.decode(scores, lengths, penalties)
 
+    @property
+    def scheme(self) -> str | None:
+        return self.lead.config.scheme
+
+    def chain(
+        self, scores: np.ndarray, lengths: np.ndarray, penalties=None, temperature=None
+    ) -> Chain | None:
+        if self.lead.config.crf:  # the members' mean CRF
+            if penalties is not None:
+                scores = scores + penalties
+            return Chain.tempered(scores, lengths, *self.decoding, temperature)
+        # Of the mean probabilities, which is what the scores are the log of.
+        return self.lead.chain(scores, lengths, penalties, temperature)
+
     def marginals(
         self, scores: np.ndarray, lengths: np.ndarray, penalties=None, temperature=None
     ) -> np.ndarray:
-        if self.lead.config.crf:
-            if penalties is not None:
-                scores = scores + penalties
-            return chain_marginals(scores, lengths, *self.decoding, temperature)
-        # Of the mean probabilities, which is what the scores are the log of.
+        chain = self.chain(scores, lengths, penalties, temperature)
+        if chain is not None:
+            return chain.marginals()
         return self.lead.marginals(scores, lengths, penalties, temperature)
 
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:

@@ -18,8 +18,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from seqtag.batch import inference_order
-from seqtag.marginals import Calibration
+from seqtag.marginals import Calibration, Chain
 from seqtag.read import Sentence
+from seqtag.scheme import spans as entity_spans
 from seqtag.vocab import Vocabularies
 
 
@@ -51,6 +52,15 @@ class Engine(Protocol):
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         """The tags of each sentence (see ``tag_sentences``)."""
         ...
+
+    def chain(
+        self, scores: Any, extent: Any, penalties: Any = None, temperature: Any = None
+    ) -> Chain | None:
+        """The model's chain over these scores (a CRF, or a softmax kept to a scheme) as
+        ``marginals`` would sum over it, or None for a plain softmax."""
+        ...
+
+    scheme: str | None  # the tag scheme of entity labels, or None
 
     def with_confidence(
         self, sentences: Sequence[Sentence], top: int = 0, calibration: Any = None
@@ -84,12 +94,14 @@ def tag_sentences(engine: Engine, sentences: Sequence[Sentence]) -> list[list[st
 @dataclass
 class Confident:
     """A sentence's tags with the probability of each (a tuple, one per column, for a model of
-    several columns) and, when asked for, each token's most probable labels: per column a list
-    of (label, probability), most probable first."""
+    several columns), when asked for each token's most probable labels (per column a list of
+    (label, probability), most probable first), and for entity labels the probability of each
+    entity span as a whole: that its tokens carry exactly its tags (scheme.spans order)."""
 
     tags: list[str]
     confidence: list  # per token: float, or tuple of floats (one per column)
     top: list | None = None  # per token: per column [(label, probability), ...]
+    spans: list[float] | None = None  # per entity span of ``tags``
 
 
 def tag_with_confidence(
@@ -108,9 +120,12 @@ def tag_with_confidence(
     names = [labels.to_list() for labels in sets]
     results = [Confident([], [], [] if top > 0 else None) for _ in sentences]
     for indices, scores, extent, penalties, best in scored_batches(engine, sentences):
-        probabilities = engine.marginals(
-            scores, extent, calibration.soften(penalties), calibration.temperature
-        )
+        penalties = calibration.soften(penalties)
+        chain = engine.chain(scores, extent, penalties, calibration.temperature)
+        if chain is not None:
+            probabilities = chain.marginals()
+        else:
+            probabilities = engine.marginals(scores, extent, penalties, calibration.temperature)
         for row, (i, ids) in enumerate(zip(indices, best, strict=True)):
             chosen = [token if isinstance(token, tuple) else (token,) for token in ids]
             sure = [
@@ -130,7 +145,14 @@ def tag_with_confidence(
                     ]
                     for t in range(len(chosen))
                 ]
-            results[i] = Confident(vocabularies.decode_tags(ids), confidence, ranked)
+            tags = vocabularies.decode_tags(ids)
+            spans = None
+            if chain is not None and engine.scheme is not None:
+                spans = [
+                    chain.sequence_probability(row, span.start, ids[span.start : span.end])
+                    for span in entity_spans(tags)
+                ]
+            results[i] = Confident(tags, confidence, ranked, spans)
     return results
 
 

@@ -65,22 +65,39 @@ class TorchEngine:
             scores = scores + torch.from_numpy(penalties).to(scores.device)
         return self.model.decode(scores, mask)
 
+    @property
+    def scheme(self) -> str | None:
+        return self.model.config.scheme
+
+    def chain(self, scores: torch.Tensor, mask: torch.Tensor, penalties=None, temperature=None):
+        """As the numpy engine's: the model's chain (seqtag.marginals.Chain) over the scores
+        brought to numpy, or None for a plain softmax."""
+        from seqtag.marginals import Chain
+
+        described = self.model.chain()
+        if described is None:
+            return None
+        if penalties is not None:
+            scores = scores + torch.from_numpy(penalties).to(scores.device)
+        log_probabilities, parts = described
+        arrays = (p.detach().float().cpu().numpy() for p in parts)
+        lengths = mask.sum(dim=1).cpu().numpy()
+        values = scores.float().cpu().numpy()
+        return Chain.tempered(
+            values, lengths, *arrays, temperature, log_softmax_first=log_probabilities
+        )
+
     def marginals(self, scores: torch.Tensor, mask: torch.Tensor, penalties=None, temperature=None):
         """As the numpy engine's, computed by seqtag.marginals on the scores brought to numpy."""
-        from seqtag.marginals import chain_marginals, column_softmax
+        from seqtag.marginals import column_softmax
 
+        chain = self.chain(scores, mask, penalties, temperature)
+        if chain is not None:
+            return chain.marginals()
         if penalties is not None:
             scores = scores + torch.from_numpy(penalties).to(scores.device)
         values = scores.float().cpu().numpy()
-        chain = self.model.chain()
-        if chain is None:
-            return column_softmax(values, np.cumsum(self.model.label_sizes), temperature)
-        log_probabilities, parts = chain
-        lengths = mask.sum(dim=1).cpu().numpy()
-        arrays = (p.detach().float().cpu().numpy() for p in parts)
-        return chain_marginals(
-            values, lengths, *arrays, temperature, log_softmax_first=log_probabilities
-        )
+        return column_softmax(values, np.cumsum(self.model.label_sizes), temperature)
 
     def _evaluating(self, work):
         was_training = self.model.training

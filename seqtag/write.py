@@ -109,7 +109,8 @@ def write_sentence(
 ) -> None:
     """One sentence in ``output_format``; jsonl adds the entity spans ``with_entities``. With
     ``confident`` (predict.Confident) each token's probability is written too: a MISC key in
-    CoNLL-U, a last field in columns and tsv; jsonl has "confidence", and "top" when asked."""
+    CoNLL-U, a last field in columns and tsv; jsonl has "confidence", "top" when asked, and
+    each entity's "confidence": the probability that its tokens carry exactly its tags."""
     confidence = confident.confidence if confident is not None else None
     if output_format == "conllu":
         if sentence.words:  # CoNLL-U has no way to write an empty sentence
@@ -138,6 +139,9 @@ def write_sentence(
             record["text"] = sentence.text
         if with_entities:
             record["entities"] = entities(sentence, tags)
+            if confident is not None and confident.spans is not None:
+                for entity, p in zip(record["entities"], confident.spans, strict=True):
+                    entity["confidence"] = round(p, 4)
         stream.write(json.dumps(record, ensure_ascii=False) + "\n")
     else:
         raise ValueError(f"unknown output format {output_format!r}")

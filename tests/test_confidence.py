@@ -158,7 +158,10 @@ def test_a_crf_column_file_gets_a_last_field_and_jsonl_top_labels(tmp_path, corp
         for tag, p, top in zip(record["tags"], record["confidence"], record["top"], strict=True):
             assert len(top) == 2 and top[0][1] >= top[1][1]
             assert dict(top).get(tag, p) == pytest.approx(p, abs=1e-4)
-        assert "entities" in record
+        for entity in record["entities"]:
+            # The whole span's probability: at most its least sure token's.
+            tokens = record["confidence"][entity["start"] : entity["end"]]
+            assert 0 < entity["confidence"] <= min(tokens) + 1e-4
 
 
 def test_top_goes_with_jsonl(tiny_model):

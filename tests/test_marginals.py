@@ -6,10 +6,11 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqtag.marginals import chain_marginals, column_softmax
+from seqtag.marginals import Chain, chain_marginals, column_softmax
 from seqtag.numpy_engine import viterbi
 
 FORBIDDEN = -10000.0  # as numpy_engine's penalties
@@ -76,3 +77,31 @@ def test_column_softmax_normalises_each_column_apart():
     probabilities = column_softmax(scores, np.array([4, 7]))
     np.testing.assert_allclose(probabilities[..., :4].sum(-1), 1.0)
     np.testing.assert_allclose(probabilities[..., 4:].sum(-1), 1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), steps=st.integers(1, 5), tags=st.integers(2, 3))
+def test_the_probability_of_a_span_equals_the_sum_over_the_paths_through_it(seed, steps, tags):
+    rng = np.random.default_rng(seed)
+    emissions = rng.normal(size=(1, steps, tags)) * 2
+    start, end, transitions = (
+        rng.normal(size=tags),
+        rng.normal(size=tags),
+        rng.normal(size=(tags, tags)),
+    )
+    first = int(rng.integers(0, steps))
+    width = int(rng.integers(1, steps - first + 1))
+    span = [int(t) for t in rng.integers(0, tags, size=width)]
+    chain = Chain(emissions, np.array([steps]), start, end, transitions)
+    total = inside = 0.0
+    for path in itertools.product(range(tags), repeat=steps):
+        score = start[path[0]] + end[path[-1]] + sum(emissions[0, t, y] for t, y in enumerate(path))
+        score += sum(transitions[a, b] for a, b in itertools.pairwise(path))
+        total += np.exp(score)
+        if list(path[first : first + width]) == span:
+            inside += np.exp(score)
+    assert chain.sequence_probability(0, first, span) == pytest.approx(inside / total, rel=1e-9)
+    if width == 1:  # one token: its marginal
+        assert chain.sequence_probability(0, first, span) == pytest.approx(
+            chain.marginals()[0, first, span[0]], rel=1e-9
+        )
