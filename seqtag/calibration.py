@@ -25,7 +25,7 @@ from dataclasses import replace
 import numpy as np
 
 from seqtag.marginals import Calibration
-from seqtag.predict import Engine, scored_batches, tag_with_confidence
+from seqtag.predict import Engine, marginals, scored_batches, tag_with_confidence
 from seqtag.read import Sentence, split_tag
 
 BINS = 15
@@ -78,8 +78,8 @@ class _Dev:
         """ECE of ``column`` with ``calibration``."""
         sure, right = [], []
         for scores, extent, penalties, gold, chosen in self.batches:
-            probabilities = self.engine.marginals(
-                scores, extent, calibration.soften(penalties), calibration.temperature
+            probabilities, _ = marginals(
+                self.engine, scores, extent, calibration.soften(penalties), calibration.temperature
             )
             ids = chosen[..., column]
             real = ids >= 0

@@ -165,19 +165,3 @@ class Chain:
         with np.errstate(divide="ignore"):  # log(0) is -inf: a path the clamp rules out
             clamped = self._log_partition(self._forward(emissions), rows)[0]
         return float(np.exp(clamped - log_z))
-
-
-def chain_marginals(
-    emissions: np.ndarray,
-    lengths: np.ndarray,
-    start: np.ndarray,
-    end: np.ndarray,
-    transitions: np.ndarray,
-    temperature: Sequence[float] | None = None,
-    log_softmax_first: bool = False,
-) -> np.ndarray:
-    """Marginal probabilities (B, T, K) of the chain (``Chain.tempered``)."""
-    chain = Chain.tempered(
-        emissions, lengths, start, end, transitions, temperature, log_softmax_first
-    )
-    return chain.marginals()

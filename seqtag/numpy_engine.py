@@ -347,12 +347,9 @@ class NumpyEngine:
             scores, lengths, *self.decoding, temperature, log_softmax_first=self.log_probabilities
         )
 
-    def marginals(
+    def softmax(
         self, scores: np.ndarray, lengths: np.ndarray, penalties=None, temperature=None
     ) -> np.ndarray:
-        chain = self.chain(scores, lengths, penalties, temperature)
-        if chain is not None:
-            return chain.marginals()
         if penalties is not None:
             scores = scores + penalties
         return column_softmax(scores, self.column_ends, temperature)
@@ -444,13 +441,10 @@ class NumpyEnsemble:
         # Of the mean probabilities, which is what the scores are the log of.
         return self.lead.chain(scores, lengths, penalties, temperature)
 
-    def marginals(
+    def softmax(
         self, scores: np.ndarray, lengths: np.ndarray, penalties=None, temperature=None
     ) -> np.ndarray:
-        chain = self.chain(scores, lengths, penalties, temperature)
-        if chain is not None:
-            return chain.marginals()
-        return self.lead.marginals(scores, lengths, penalties, temperature)
+        return self.lead.softmax(scores, lengths, penalties, temperature)
 
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         return tag_sentences(self, sentences)

@@ -40,15 +40,6 @@ class Engine(Protocol):
         (B, T, K) of 0 and large negative scores, or None) to the scores."""
         ...
 
-    def marginals(
-        self, scores: Any, extent: Any, penalties: Any = None, temperature: Any = None
-    ) -> np.ndarray:
-        """How probable each label is at each token, as numpy (B, T, K), after ``penalties``
-        (per column for a model of several columns; 0 past each sentence's end); scores are
-        divided by ``temperature`` (one per column; None: 1), which moves probabilities
-        towards or away from even, and never changes which tags ``decode`` chooses."""
-        ...
-
     def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         """The tags of each sentence (see ``tag_sentences``)."""
         ...
@@ -56,8 +47,14 @@ class Engine(Protocol):
     def chain(
         self, scores: Any, extent: Any, penalties: Any = None, temperature: Any = None
     ) -> Chain | None:
-        """The model's chain over these scores (a CRF, or a softmax kept to a scheme) as
-        ``marginals`` would sum over it, or None for a plain softmax."""
+        """The model's chain over these scores (a CRF, or a softmax kept to a scheme), as
+        ``marginals`` sums over it, or None for a plain softmax; see ``softmax``."""
+        ...
+
+    def softmax(
+        self, scores: Any, extent: Any, penalties: Any = None, temperature: Any = None
+    ) -> np.ndarray:
+        """A plain softmax model's label probabilities (numpy, per column)."""
         ...
 
     scheme: str | None  # the tag scheme of entity labels, or None
@@ -91,6 +88,20 @@ def tag_sentences(engine: Engine, sentences: Sequence[Sentence]) -> list[list[st
     return predictions
 
 
+def marginals(
+    engine: Engine, scores: Any, extent: Any, penalties: Any = None, temperature: Any = None
+) -> tuple[np.ndarray, Chain | None]:
+    """How probable each label is at each token, as numpy (B, T, K), after ``penalties`` (per
+    column for a model of several columns; 0 past each sentence's end), with the scores
+    divided by ``temperature`` (one per column; None: 1), which moves probabilities towards or
+    away from even and never changes which tags ``decode`` chooses; and the model's chain when
+    it has one (for the probabilities of whole spans)."""
+    chain = engine.chain(scores, extent, penalties, temperature)
+    if chain is not None:
+        return chain.marginals(), chain
+    return engine.softmax(scores, extent, penalties, temperature), None
+
+
 @dataclass
 class Confident:
     """A sentence's tags with the probability of each (a tuple, one per column, for a model of
@@ -121,11 +132,7 @@ def tag_with_confidence(
     results = [Confident([], [], [] if top > 0 else None) for _ in sentences]
     for indices, scores, extent, penalties, best in scored_batches(engine, sentences):
         penalties = calibration.soften(penalties)
-        chain = engine.chain(scores, extent, penalties, calibration.temperature)
-        if chain is not None:
-            probabilities = chain.marginals()
-        else:
-            probabilities = engine.marginals(scores, extent, penalties, calibration.temperature)
+        probabilities, chain = marginals(engine, scores, extent, penalties, calibration.temperature)
         for row, (i, ids) in enumerate(zip(indices, best, strict=True)):
             chosen = [token if isinstance(token, tuple) else (token,) for token in ids]
             sure = [

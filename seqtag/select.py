@@ -21,11 +21,14 @@ import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from seqtag.engine import LoadedTagger
 from seqtag.errors import SeqtagError
-from seqtag.predict import Confident
 from seqtag.read import Sentence
+
+if TYPE_CHECKING:  # numpy, which `seqtag --help` does not import
+    from seqtag.engine import LoadedTagger
+    from seqtag.predict import Confident
 
 STRATEGIES = ("least-confidence", "margin", "entropy", "disagreement", "random")
 

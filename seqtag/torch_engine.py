@@ -87,13 +87,10 @@ class TorchEngine:
             values, lengths, *arrays, temperature, log_softmax_first=log_probabilities
         )
 
-    def marginals(self, scores: torch.Tensor, mask: torch.Tensor, penalties=None, temperature=None):
-        """As the numpy engine's, computed by seqtag.marginals on the scores brought to numpy."""
+    def softmax(self, scores: torch.Tensor, mask: torch.Tensor, penalties=None, temperature=None):
+        """As the numpy engine's, on the scores brought to numpy."""
         from seqtag.marginals import column_softmax
 
-        chain = self.chain(scores, mask, penalties, temperature)
-        if chain is not None:
-            return chain.marginals()
         if penalties is not None:
             scores = scores + torch.from_numpy(penalties).to(scores.device)
         values = scores.float().cpu().numpy()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqtag.marginals import Chain, chain_marginals, column_softmax
+from seqtag.marginals import Chain, column_softmax
 from seqtag.numpy_engine import viterbi
 
 FORBIDDEN = -10000.0  # as numpy_engine's penalties
@@ -51,7 +51,7 @@ def test_forward_backward_equals_the_sum_over_every_path(seed, batch, steps, tag
         start[1:][rng.random(tags - 1) < 0.5] = FORBIDDEN
     lengths = rng.integers(1, steps + 1, size=batch)
     lengths[0] = steps
-    got = chain_marginals(emissions, lengths, start, end, transitions)
+    got = Chain.tempered(emissions, lengths, start, end, transitions).marginals()
     assert got.shape == (batch, steps, tags)
     for b, n in enumerate(lengths):
         expected = brute_force(emissions[b].astype(np.float64), n, start, end, transitions)
@@ -66,7 +66,7 @@ def test_the_best_path_under_strong_scores_has_marginals_near_one():
     emissions = np.array([[[9.0, 0.0, 0.0], [0.0, 9.0, 0.0], [0.0, 0.0, 9.0]]])
     zeros = np.zeros(3)
     lengths = np.array([3])
-    got = chain_marginals(emissions, lengths, zeros, zeros, np.zeros((3, 3)))
+    got = Chain.tempered(emissions, lengths, zeros, zeros, np.zeros((3, 3))).marginals()
     path = viterbi(emissions.astype(np.float32), lengths, zeros, zeros, np.zeros((3, 3)))[0]
     assert path == [0, 1, 2]
     assert (got[0, [0, 1, 2], path] > 0.999).all()

@@ -82,6 +82,18 @@ input_format_option = click.option(
     help="conllu; iob2 (Universal NER: tab-separated ID, token, tag, ...); columns (CoNLL-2003 "
     "style: token first, whitespace-separated, tag last); auto tells them apart.",
 )
+tagging_input_option = click.option(
+    "-i",
+    "--input-format",
+    type=click.Choice(INPUT_FORMATS),
+    default="auto",
+    show_default=True,
+    help="auto: CoNLL-U, a column file whose tags are the model's, or else raw text, told "
+    "from the first lines; raw: plain text, split and tokenized here; tokenized: one sentence "
+    "a line, tokens split on spaces; conllu: fill the model's column; columns: CoNLL-2003 "
+    "style, token first (tag field replaced or added); iob2: Universal NER (ID, token, tag, ...).",
+)
+
 no_tag_dictionary_option = click.option(
     "--no-tag-dictionary",
     "without_tag_dictionary",

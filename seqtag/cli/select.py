@@ -7,13 +7,13 @@ import sys
 import click
 
 from seqtag.cli.common import (
-    INPUT_FORMATS,
     TAGGING_DEVICE_HELP,
     device_option,
     encoding_errors_option,
     model_option,
     read_tagging_input,
     tag_column_option,
+    tagging_input_option,
     threads_option,
 )
 from seqtag.errors import counted
@@ -53,14 +53,7 @@ from seqtag.select import STRATEGIES
     is_flag=True,
     help="Write the chosen sentences in pool order rather than most uncertain first.",
 )
-@click.option(
-    "-i",
-    "--input-format",
-    type=click.Choice(INPUT_FORMATS),
-    default="auto",
-    show_default=True,
-    help="The pool's format, as for seqtag tag: auto, raw, tokenized, conllu, columns, iob2.",
-)
+@tagging_input_option
 @tag_column_option
 @click.option(
     "-f",

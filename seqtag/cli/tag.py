@@ -10,7 +10,6 @@ import sys
 import click
 
 from seqtag.cli.common import (
-    INPUT_FORMATS,
     TAGGING_DEVICE_HELP,
     device_option,
     encoding_errors_option,
@@ -18,6 +17,7 @@ from seqtag.cli.common import (
     no_tag_dictionary_option,
     read_tagging_input,
     tag_column_option,
+    tagging_input_option,
     threads_option,
 )
 from seqtag.lines import TAG_CHUNK_SENTENCES, open_lines
@@ -65,17 +65,7 @@ class _WholeSentences:
 @click.command()
 @click.argument("input_file", metavar="[FILE|-]", default="-", type=click.Path(allow_dash=True))
 @model_option("Model file from seqtag train.")
-@click.option(
-    "-i",
-    "--input-format",
-    type=click.Choice(INPUT_FORMATS),
-    default="auto",
-    show_default=True,
-    help="auto: CoNLL-U, a column file whose tags are the model's, or else raw text, told "
-    "from the first lines; raw: plain text, split and tokenized here; tokenized: one sentence "
-    "a line, tokens split on spaces; conllu: fill the model's column; columns: CoNLL-2003 "
-    "style, token first (tag field replaced or added); iob2: Universal NER (ID, token, tag, ...).",
-)
+@tagging_input_option
 @tag_column_option
 @click.option(
     "-f",
