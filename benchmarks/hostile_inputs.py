@@ -276,6 +276,8 @@ COMMANDS: dict[str, list[str]] = {
     "tag -i tokenized": ["tag", "-m", "{model}", "-i", "tokenized", "-f", "jsonl", "{input}"],
     "tag -i raw": ["tag", "-m", "{model}", "-i", "raw", "-f", "jsonl", "{input}"],
     "tag": ["tag", "-m", "{model}", "-f", "tsv", "{input}"],
+    "tag --confidence": ["tag", "-m", "{model}", "-f", "jsonl", "--top", "2", "{input}"],
+    "select": ["select", "-m", "{model}", "-n", "2", "{input}"],
 }
 REPLACE = ["--encoding-errors", "replace"]
 
@@ -342,6 +344,18 @@ RUNS: list[tuple[str, str, list[str]]] = [
     ("good.conllu", "tag", []),
     ("upos-columns.txt", "tag", []),
     ("upos-columns.txt", "tag -i raw", []),
+    *(
+        (name, command, [])
+        for name in (
+            "long-sentence.conllu",
+            "nul-byte.txt",
+            "invalid-utf8.txt",
+            "empty.txt",
+            "huge-word.txt",
+            "binary.model",
+        )
+        for command in ("tag --confidence", "select")
+    ),
 ]
 
 
