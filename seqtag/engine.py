@@ -34,13 +34,19 @@ class LoadedTagger:
         """The tags of each sentence, in input order."""
         return self.engine(sentences)
 
-    def with_confidence(self, sentences: Sequence[Sentence], top: int = 0) -> list[Confident]:
+    def with_confidence(
+        self,
+        sentences: Sequence[Sentence],
+        top: int = 0,
+        spans: bool = False,
+        distributions: bool = False,
+    ) -> list[Confident]:
         """The tags of each sentence with the probability of each (predict.Confident), with the
         calibration training fitted on dev where the model file has one."""
         from seqtag.marginals import Calibration
 
         calibration = Calibration.from_metadata(self.metadata)
-        return self.engine.with_confidence(sentences, top, calibration)
+        return self.engine.with_confidence(sentences, top, calibration, spans, distributions)
 
 
 def load_tagger(

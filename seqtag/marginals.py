@@ -12,7 +12,7 @@ numpy only, so tagging with confidence never imports torch on the CPU.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -93,6 +93,7 @@ class Chain:
     start: np.ndarray  # (K,)
     end: np.ndarray  # (K,)
     transitions: np.ndarray  # (K, K): from, to
+    _cached: tuple | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def tempered(
@@ -135,33 +136,62 @@ class Chain:
         last = self.lengths[rows] - 1
         return _logsumexp(alpha[np.arange(len(rows)), last] + self.end, axis=1)
 
+    def _sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """alpha and beta (B, T, K) and log Z (B,), computed once: alpha[t, k] the log score of
+        every path prefix ending in k at t, beta[t, k] of every way on from k at t (at the last
+        token, end)."""
+        if self._cached is None:
+            B, T, _ = self.emissions.shape
+            alpha = self._forward(self.emissions)
+            last = self.lengths - 1
+            beta = np.zeros(self.emissions.shape)
+            beta[np.arange(B), last] = self.end
+            for t in range(T - 2, -1, -1):
+                ahead = (self.emissions[:, t + 1] + beta[:, t + 1])[:, None, :]
+                onward = _logsumexp(self.transitions + ahead, 2)
+                beta[:, t] = np.where((t < last)[:, None], onward, beta[:, t])
+            self._cached = (alpha, beta, self._log_partition(alpha, np.arange(B)))
+        return self._cached
+
     def marginals(self) -> np.ndarray:
         """P(y_t = k) (B, T, K), summed over every path; 0 past each sentence's end."""
-        B, T, _ = self.emissions.shape
-        alpha = self._forward(self.emissions)
-        last = self.lengths - 1
-        # beta[t]: the log score of every way to finish from tag k at t; at the last token, end.
-        beta = np.zeros(self.emissions.shape)
-        beta[np.arange(B), last] = self.end
-        for t in range(T - 2, -1, -1):
-            ahead = (self.emissions[:, t + 1] + beta[:, t + 1])[:, None, :]
-            onward = _logsumexp(self.transitions + ahead, 2)
-            beta[:, t] = np.where((t < last)[:, None], onward, beta[:, t])
-        log_z = self._log_partition(alpha, np.arange(B))
+        alpha, beta, log_z = self._sums()
         marginals = np.exp(alpha + beta - log_z[:, None, None])
+        T = self.emissions.shape[1]
         marginals[np.arange(T)[None, :] >= self.lengths[:, None]] = 0.0
         return marginals
 
-    def sequence_probability(self, row: int, first: int, tags: Sequence[int]) -> float:
-        """P(y[first + i] = tags[i] for every i) in sentence ``row``: the paths through those
-        tags, over all paths (e.g. an entity span's tags, as a whole)."""
-        emissions = self.emissions[row : row + 1, : self.lengths[row]].copy()
-        rows = np.array([row])
-        log_z = self._log_partition(self._forward(emissions), rows)[0]
-        for i, tag in enumerate(tags):
-            kept = emissions[0, first + i, tag]
-            emissions[0, first + i] = -np.inf
-            emissions[0, first + i, tag] = kept
-        with np.errstate(divide="ignore"):  # log(0) is -inf: a path the clamp rules out
-            clamped = self._log_partition(self._forward(emissions), rows)[0]
-        return float(np.exp(clamped - log_z))
+    def sequence_probability(
+        self,
+        row: int,
+        first: int,
+        tags: Sequence[int],
+        not_before: Sequence[int] = (),
+        not_after: Sequence[int] = (),
+    ) -> float:
+        """P(y[first + i] = tags[i] for every i, the tag before them not in ``not_before`` and
+        the tag after them not in ``not_after``) in sentence ``row``, over all paths: e.g. that
+        an entity is exactly these tokens with these tags (neither neighbour continuing it).
+        Costs the span's length, from the forward and backward sums."""
+        alpha, beta, log_z = self._sums()
+        emissions, transitions = self.emissions[row], self.transitions
+        last = first + len(tags) - 1
+        if first > 0 and len(not_before):
+            allowed = np.ones(len(self.start), dtype=bool)
+            allowed[list(not_before)] = False
+            into = alpha[row, first - 1, allowed] + transitions[allowed, tags[0]]
+            with np.errstate(divide="ignore"):
+                score = _logsumexp(into, axis=0) + emissions[first, tags[0]]
+        else:
+            score = alpha[row, first, tags[0]]
+        for i in range(1, len(tags)):
+            score += transitions[tags[i - 1], tags[i]] + emissions[first + i, tags[i]]
+        if last + 1 < self.lengths[row] and len(not_after):
+            allowed = np.ones(len(self.start), dtype=bool)
+            allowed[list(not_after)] = False
+            onward = transitions[tags[-1], allowed] + emissions[last + 1, allowed]
+            with np.errstate(divide="ignore"):
+                score += _logsumexp(onward + beta[row, last + 1, allowed], axis=0)
+        else:
+            score += beta[row, last, tags[-1]]
+        return float(np.exp(score - log_z[row]))

@@ -358,9 +358,14 @@ class NumpyEngine:
         return tag_sentences(self, sentences)
 
     def with_confidence(
-        self, sentences: Sequence[Sentence], top: int = 0, calibration=None
+        self,
+        sentences: Sequence[Sentence],
+        top: int = 0,
+        calibration=None,
+        spans: bool = False,
+        distributions: bool = False,
     ) -> list[Confident]:
-        return tag_with_confidence(self, sentences, top, calibration)
+        return tag_with_confidence(self, sentences, top, calibration, spans, distributions)
 
 
 class NumpyEnsemble:
@@ -450,9 +455,14 @@ class NumpyEnsemble:
         return tag_sentences(self, sentences)
 
     def with_confidence(
-        self, sentences: Sequence[Sentence], top: int = 0, calibration=None
+        self,
+        sentences: Sequence[Sentence],
+        top: int = 0,
+        calibration=None,
+        spans: bool = False,
+        distributions: bool = False,
     ) -> list[Confident]:
-        return tag_with_confidence(self, sentences, top, calibration)
+        return tag_with_confidence(self, sentences, top, calibration, spans, distributions)
 
 
 def numpy_engine(arrays: ModelArrays, source: str = "model") -> NumpyEngine | NumpyEnsemble:

@@ -20,6 +20,7 @@ import numpy as np
 from seqtag.batch import inference_order
 from seqtag.marginals import Calibration, Chain
 from seqtag.read import Sentence
+from seqtag.scheme import span_neighbours
 from seqtag.scheme import spans as entity_spans
 from seqtag.vocab import Vocabularies
 
@@ -60,7 +61,12 @@ class Engine(Protocol):
     scheme: str | None  # the tag scheme of entity labels, or None
 
     def with_confidence(
-        self, sentences: Sequence[Sentence], top: int = 0, calibration: Any = None
+        self,
+        sentences: Sequence[Sentence],
+        top: int = 0,
+        calibration: Any = None,
+        spans: bool = False,
+        distributions: bool = False,
     ) -> list[Confident]:
         """The tags with their probabilities (see ``tag_with_confidence``)."""
         ...
@@ -107,12 +113,14 @@ class Confident:
     """A sentence's tags with the probability of each (a tuple, one per column, for a model of
     several columns), when asked for each token's most probable labels (per column a list of
     (label, probability), most probable first), and for entity labels the probability of each
-    entity span as a whole: that its tokens carry exactly its tags (scheme.spans order)."""
+    entity span as a whole: that it is exactly these tokens with these tags, no neighbour
+    continuing it (scheme.spans order; when asked for)."""
 
     tags: list[str]
     confidence: list  # per token: float, or tuple of floats (one per column)
     top: list | None = None  # per token: per column [(label, probability), ...]
     spans: list[float] | None = None  # per entity span of ``tags``
+    distribution: np.ndarray | None = None  # (tokens, labels of every column), when asked
 
 
 def tag_with_confidence(
@@ -120,10 +128,14 @@ def tag_with_confidence(
     sentences: Sequence[Sentence],
     top: int = 0,
     calibration: Calibration | None = None,
+    spans: bool = False,
+    distributions: bool = False,
 ) -> list[Confident]:
     """``tag_sentences`` with the probability of each chosen tag, and the ``top`` most probable
     labels of each token when ``top`` > 0; ``calibration``: what training fitted on dev, or
-    None for the network's own probabilities."""
+    None for the network's own probabilities; ``spans``: also the probability of each entity
+    span as a whole (models of entity labels); ``distributions``: also every label's
+    probability at every token."""
     calibration = calibration or Calibration()
     vocabularies = engine.vocabularies
     sets = vocabularies.label_sets
@@ -153,13 +165,16 @@ def tag_with_confidence(
                     for t in range(len(chosen))
                 ]
             tags = vocabularies.decode_tags(ids)
-            spans = None
-            if chain is not None and engine.scheme is not None:
-                spans = [
-                    chain.sequence_probability(row, span.start, ids[span.start : span.end])
-                    for span in entity_spans(tags)
-                ]
-            results[i] = Confident(tags, confidence, ranked, spans)
+            found = None
+            if spans and chain is not None and engine.scheme is not None:
+                found = []
+                for span in entity_spans(tags):
+                    before, after = span_neighbours(names[0], tags[span.start], tags[span.end - 1])
+                    found.append(chain.sequence_probability(
+                        row, span.start, ids[span.start : span.end], before, after
+                    ))  # fmt: skip
+            distribution = probabilities[row, : len(chosen)] if distributions else None
+            results[i] = Confident(tags, confidence, ranked, found, distribution)
     return results
 
 

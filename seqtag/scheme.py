@@ -126,6 +126,22 @@ def spans(tags: Sequence[str]) -> list[Span]:
     return found
 
 
+def span_neighbours(labels: Sequence[str], first: str, last: str) -> tuple[list[int], list[int]]:
+    """For a span whose tags start with ``first`` and end with ``last``: the label ids that,
+    before it, would make its first token continue an earlier span, and after it, would
+    continue it (as ``spans`` reads tags): the neighbours that make it a different span."""
+    prefix, kind = split_tag(first)
+    end_prefix, _ = split_tag(last)
+    parsed = [split_tag(label) for label in labels]
+    before = []
+    if prefix not in "BSU":  # an I-X (or E-X) starts a span only where no X span is open
+        before = [i for i, (p, k) in enumerate(parsed) if k == kind and p not in "ESLU"]
+    after = []
+    if end_prefix not in "ESLU":  # an open span goes on into an I-X, E-X or L-X
+        after = [i for i, (p, k) in enumerate(parsed) if k == kind and p not in "BSU"]
+    return before, after
+
+
 def encode(found: Sequence[Span], length: int, scheme: str) -> list[str]:
     """Tags for these (non-overlapping) spans in ``scheme``."""
     begin, inside, end, single = _PREFIXES[scheme]

@@ -17,7 +17,6 @@ left out.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -53,24 +52,26 @@ class Selection:
     mean_score: float  # over the candidates scored
 
 
-def token_scores(confident: Confident, strategy: str, labels: Sequence[int]) -> list[float]:
-    """How unsure the model is of each token of a sentence (``labels``: each column's size)."""
+def token_scores(confident: Confident, strategy: str, sizes: Sequence[int]) -> list[float]:
+    """How unsure the model is of each token of a sentence (``sizes``: each column's labels),
+    from the chosen tags' probabilities or, for margin and entropy, every label's
+    (``confident.distribution``); the mean over columns."""
     if strategy == "least-confidence":
         per_column = [_columns(c) for c in confident.confidence]
         return [sum(1 - p for p in ps) / len(ps) for ps in per_column]
-    scores = []
-    for token in confident.top:
-        values = []
-        for ranked, size in zip(token, labels, strict=True):
-            probabilities = [p for _, p in ranked]
-            if strategy == "margin":
-                second = probabilities[1] if len(probabilities) > 1 else 0.0
-                values.append(1 - (probabilities[0] - second))
-            else:  # entropy, over the whole distribution (top holds every label)
-                entropy = -sum(p * math.log(p) for p in probabilities if p > 0)
-                values.append(entropy / math.log(size) if size > 1 else 0.0)
-        scores.append(sum(values) / len(values))
-    return scores
+    import numpy as np
+
+    ends = np.cumsum(sizes)
+    scores = np.zeros(len(confident.tags))
+    for block, size in zip(np.split(confident.distribution, ends[:-1], axis=1), sizes, strict=True):
+        if strategy == "margin":
+            ordered = -np.sort(-block, axis=1)
+            second = ordered[:, 1] if size > 1 else 0.0
+            scores += 1 - (ordered[:, 0] - second)
+        elif size > 1:  # entropy, scaled to 0-1 by its largest value, log K
+            safe = np.where(block > 0, block, 1.0)
+            scores += -(block * np.log(safe)).sum(axis=1) / np.log(size)
+    return (scores / len(sizes)).tolist()
 
 
 def _columns(confidence) -> tuple[float, ...]:
@@ -92,11 +93,14 @@ def select(
     if strategy not in STRATEGIES:
         raise SeqtagError(f"unknown strategy {strategy!r}; the strategies are {STRATEGIES}")
     members = getattr(tagger.engine, "members", None)
-    if strategy == "disagreement" and not members:
-        raise SeqtagError(
-            "the disagreement strategy needs an ensemble (a model trained with --ensemble 2 or "
-            "more, on the CPU); choose another strategy"
-        )
+    if strategy == "disagreement":
+        if tagger.model_config.ensemble < 2:
+            raise SeqtagError(
+                "the disagreement strategy needs an ensemble (a model trained with --ensemble 2 "
+                "or more); choose another strategy"
+            )
+        if not members:
+            raise SeqtagError("the disagreement strategy runs on the CPU: add --device cpu")
     known = {tuple(s.words) for s in exclude}
     seen: set[tuple[str, ...]] = set()
     sizes = [len(labels) for labels in tagger.vocabularies.label_sets]
@@ -107,8 +111,8 @@ def select(
 
     def score(batch: list[tuple[int, Sentence]]) -> None:
         sentences = [s for _, s in batch]
-        top = max(sizes) if strategy in ("margin", "entropy") else 0
-        confident = tagger.with_confidence(sentences, top)
+        every = strategy in ("margin", "entropy")
+        confident = tagger.with_confidence(sentences, distributions=every)
         if strategy == "disagreement":
             votes = [member(sentences) for member in members]
         for row, ((position, sentence), tagged) in enumerate(zip(batch, confident, strict=True)):

@@ -109,9 +109,16 @@ class TorchEngine:
         return self._evaluating(lambda: tag_sentences(self, sentences))
 
     def with_confidence(
-        self, sentences: Sequence[Sentence], top: int = 0, calibration=None
+        self,
+        sentences: Sequence[Sentence],
+        top: int = 0,
+        calibration=None,
+        spans: bool = False,
+        distributions: bool = False,
     ) -> list[Confident]:
-        return self._evaluating(lambda: tag_with_confidence(self, sentences, top, calibration))
+        return self._evaluating(
+            lambda: tag_with_confidence(self, sentences, top, calibration, spans, distributions)
+        )
 
 
 def predict(

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from seqtag.marginals import Chain, column_softmax
 from seqtag.numpy_engine import viterbi
+from seqtag.scheme import span_neighbours, spans
 
 FORBIDDEN = -10000.0  # as numpy_engine's penalties
 
@@ -79,29 +80,48 @@ def test_column_softmax_normalises_each_column_apart():
     np.testing.assert_allclose(probabilities[..., 4:].sum(-1), 1.0)
 
 
+LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+
+
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10_000), steps=st.integers(1, 5), tags=st.integers(2, 3))
-def test_the_probability_of_a_span_equals_the_sum_over_the_paths_through_it(seed, steps, tags):
+@given(seed=st.integers(0, 10_000), steps=st.integers(1, 4), constrained=st.booleans())
+def test_a_span_probability_is_the_share_of_paths_that_hold_exactly_that_span(
+    seed, steps, constrained
+):
+    """Every path is read as scheme.spans reads tags; the probability of a span (start, end,
+    type) is the total probability of the paths whose spans include it."""
     rng = np.random.default_rng(seed)
-    emissions = rng.normal(size=(1, steps, tags)) * 2
-    start, end, transitions = (
-        rng.normal(size=tags),
-        rng.normal(size=tags),
-        rng.normal(size=(tags, tags)),
-    )
-    first = int(rng.integers(0, steps))
-    width = int(rng.integers(1, steps - first + 1))
-    span = [int(t) for t in rng.integers(0, tags, size=width)]
+    K = len(LABELS)
+    emissions = rng.normal(size=(1, steps, K)) * 2
+    start, end, transitions = rng.normal(size=K), rng.normal(size=K), rng.normal(size=(K, K))
+    if constrained:  # IOB2's rules, as a CRF under the scheme has them
+        from seqtag.scheme import allowed_transitions
+
+        allowed = allowed_transitions(LABELS, "iob2")
+        start = np.where(allowed.start, start, FORBIDDEN)
+        transitions = np.where(allowed.transitions, transitions, FORBIDDEN)
     chain = Chain(emissions, np.array([steps]), start, end, transitions)
-    total = inside = 0.0
-    for path in itertools.product(range(tags), repeat=steps):
+    weights, found = {}, []
+    for path in itertools.product(range(K), repeat=steps):
         score = start[path[0]] + end[path[-1]] + sum(emissions[0, t, y] for t, y in enumerate(path))
         score += sum(transitions[a, b] for a, b in itertools.pairwise(path))
-        total += np.exp(score)
-        if list(path[first : first + width]) == span:
-            inside += np.exp(score)
-    assert chain.sequence_probability(0, first, span) == pytest.approx(inside / total, rel=1e-9)
-    if width == 1:  # one token: its marginal
-        assert chain.sequence_probability(0, first, span) == pytest.approx(
-            chain.marginals()[0, first, span[0]], rel=1e-9
+        weights[path] = np.exp(score)
+    total = sum(weights.values())
+    for path in weights:
+        for span in spans([LABELS[y] for y in path]):
+            found.append((span, path[span.start : span.end]))
+    for span, ids in found[:: max(1, len(found) // 12)]:  # a sample of the spans that occur
+        inside = sum(
+            w
+            for path, w in weights.items()
+            if span in spans([LABELS[y] for y in path]) and path[span.start : span.end] == ids
         )
+        tags = [LABELS[y] for y in ids]
+        before, after = span_neighbours(LABELS, tags[0], tags[-1])
+        got = chain.sequence_probability(0, span.start, list(ids), before, after)
+        assert got == pytest.approx(inside / total, rel=1e-7, abs=1e-12)
+    for t in range(steps):  # one token, no neighbours: its marginal
+        for k in range(K):
+            assert chain.sequence_probability(0, t, [k]) == pytest.approx(
+                chain.marginals()[0, t, k], rel=1e-9, abs=1e-15
+            )

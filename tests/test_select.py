@@ -8,7 +8,7 @@ import re
 
 import pytest
 from click.testing import CliRunner
-from conftest import DATA
+from conftest import DATA, TINY_ARCHITECTURE
 
 from seqtag.cli import main
 from seqtag.predict import Confident
@@ -34,13 +34,20 @@ def chosen(stdout: str) -> list[tuple[int, float, str]]:
 
 
 def test_token_scores_by_hand():
-    confident = Confident(
-        ["A", "B"], [0.9, 0.5], [[[("A", 0.9), ("B", 0.1)]], [[("B", 0.5), ("A", 0.5)]]]
-    )
+    import numpy as np
+
+    distribution = np.array([[0.9, 0.1], [0.5, 0.5]])
+    confident = Confident(["A", "B"], [0.9, 0.5], distribution=distribution)
     assert token_scores(confident, "least-confidence", [2]) == pytest.approx([0.1, 0.5])
     assert token_scores(confident, "margin", [2]) == pytest.approx([0.2, 1.0])
     entropy = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1)) / math.log(2)
     assert token_scores(confident, "entropy", [2]) == pytest.approx([entropy, 1.0])
+    # Two columns (2 and 3 labels): the mean of each column's score.
+    two = np.array([[0.9, 0.1, 1.0, 0.0, 0.0]])
+    both = Confident(["A\tX"], [(0.9, 1.0)], distribution=two)
+    assert token_scores(both, "least-confidence", [2, 3]) == pytest.approx([0.05])
+    assert token_scores(both, "margin", [2, 3]) == pytest.approx([(0.2 + 0.0) / 2])
+    assert token_scores(both, "entropy", [2, 3]) == pytest.approx([entropy / 2])
 
 
 def test_raw_pool_ranked_most_uncertain_first_without_duplicates(tiny_model):
@@ -115,6 +122,14 @@ def test_clear_errors(tiny_model, tmp_path):
     result = run("-m", tiny_model, "-", "-n", "2", "--strategy", "disagreement", input=TEXT)
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: the disagreement strategy needs an ensemble")
+    ensemble = tmp_path / "e.model"
+    trained = CliRunner().invoke(
+        main, ["train", str(DATA / "en_ewt-excerpt-dev.conllu"), "-o", str(ensemble),
+               *TINY_ARCHITECTURE, "--ensemble", "2"],
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    result = run("-m", ensemble, "-", "-n", "2", "--strategy", "disagreement", input=TEXT)
+    assert result.exit_code == 0 and result.stdout.count("by disagreement") == 2
     binary = tmp_path / "pool.bin"
     binary.write_bytes(b"\x00\x01\x02 abc\n")
     result = run("-m", tiny_model, binary, "-n", "2")

@@ -149,10 +149,11 @@ def tag(
 
     guard = _WholeSentences()
     with_entities = tagger.model_config.scheme is not None
+    with_spans = with_entities and output_format == "jsonl"  # only jsonl writes entities
 
     def flush(chunk: list) -> None:
         if confidence:
-            confident = tagger.with_confidence(chunk, top or 0)
+            confident = tagger.with_confidence(chunk, top or 0, spans=with_spans)
             predicted = [c.tags for c in confident]
         else:
             predicted, confident = tagger(chunk), [None] * len(chunk)
