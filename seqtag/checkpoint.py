@@ -159,6 +159,7 @@ class RunRecord:
     embeddings_limit: int
     options: dict[str, Any]  # both configs' fields, as settled (scheme, CRF, word dropout)
     data_digest: str
+    preset: str | None = None  # the preset the run started from (chosen or given), if any
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any]) -> RunRecord:

@@ -223,7 +223,7 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         )
     save_checkpoint = None
     if request.checkpoint_dir is not None:
-        record = _run_record(request, column, model_config, train_config, digest)
+        record = _run_record(request, column, model_config, train_config, digest, preset)
 
         def save_checkpoint(state: dict) -> None:
             RunCheckpoint(record, vocabularies, finished, state).save(request.checkpoint_dir)
@@ -352,7 +352,9 @@ def _refuse_untagged_text(train_set: list[Sentence], name: str) -> None:
         )
 
 
-def _run_record(request: TrainRequest, column: Column, model_config, train_config, digest: str):
+def _run_record(
+    request: TrainRequest, column: Column, model_config, train_config, digest: str, preset
+):
     """The settings a checkpoint keeps, paths made absolute so --resume works from anywhere."""
 
     def absolute(path: str | None) -> str | None:
@@ -370,6 +372,7 @@ def _run_record(request: TrainRequest, column: Column, model_config, train_confi
         embeddings_limit=request.embeddings_limit,
         options={**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)},
         data_digest=digest,
+        preset=preset,
     )
 
 
@@ -377,12 +380,16 @@ def _chosen_preset(request, model_config, train_config, words: int, entity: bool
     """The preset chosen from the data (presets.choose), said in one line, and the configs
     with its values wherever the user set nothing."""
     name, why = choose_preset(words, entity)
-    report.say(f"Preset {name}, chosen from the data: {why}.")
-    values = {
-        key: value
-        for key, value in preset_settings(name).items()
-        if key not in request.given and key not in ("scheme", "crf")  # settled from the data
-    }
+    settings = {k: v for k, v in preset_settings(name).items() if k not in ("scheme", "crf")}
+    # The scheme and CRF are settled from the data; what the user set wins over the preset.
+    values = {key: value for key, value in settings.items() if key not in request.given}
+    kept = [
+        f"--{key.replace('_', '-')} {request.given[key]}"
+        for key in settings
+        if key in request.given
+    ]
+    yours = f"; yours kept: {', '.join(kept)}" if kept else ""
+    report.say(f"Preset {name}, chosen from the data: {why}{yours}.")
     options = {**dataclasses.asdict(model_config), **dataclasses.asdict(train_config), **values}
     return (name, *split_options(options))
 
@@ -491,7 +498,7 @@ def _resumed_request(request: TrainRequest, resumed: RunCheckpoint) -> TrainRequ
     run = resumed.run
     options = as_recorded(run.options)
     recorded = {**options, **dataclasses.asdict(run)}
-    del recorded["options"], recorded["data_digest"]
+    del recorded["options"], recorded["data_digest"], recorded["preset"]
     for name, value in request.given.items():
         if name in RESUME_FREE:
             continue
@@ -521,6 +528,7 @@ def _resumed_request(request: TrainRequest, resumed: RunCheckpoint) -> TrainRequ
         crf=crf,
         model=model_config,
         training=train_config,
+        preset=run.preset,
         checkpoint_dir=request.checkpoint_dir or request.resume_dir,
     )
 

@@ -208,6 +208,8 @@ def test_killed_then_resumed_training_gives_the_uninterrupted_model(tmp_path):
     from seqtag.modelfile import read_metadata
 
     assert read_metadata(killed)["dev_score"] == read_metadata(whole)["dev_score"]
+    # The preset the data chose is recorded by the resumed run as by the whole one.
+    assert read_metadata(killed)["preset"] == read_metadata(whole)["preset"] == "pos-small"
     a, b = weights(whole), weights(killed)
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -266,6 +268,8 @@ def test_a_killed_ensemble_resumes_to_the_uninterrupted_one(
     from seqtag.modelfile import read_metadata
 
     assert read_metadata(killed)["dev_score"] == read_metadata(whole)["dev_score"]
+    # The preset the data chose is recorded by the resumed run as by the whole one.
+    assert read_metadata(killed)["preset"] == read_metadata(whole)["preset"] == "pos-small"
     assert read_metadata(killed)["epochs_run"] == read_metadata(whole)["epochs_run"]
     a, b = weights(whole), weights(killed)
     assert a.keys() == b.keys()

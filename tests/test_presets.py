@@ -117,7 +117,8 @@ def test_without_a_preset_train_chooses_one_from_the_data_and_says_so(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[0] == (
         "Preset pos-small, chosen from the data: plain tags, 9,323 training words (up to "
-        "250,000: an ensemble of 3 networks; --preset pos trains one, in a third of the time)."
+        "250,000: an ensemble of 3 networks; --preset pos trains one, in a third of the time); "
+        "yours kept: --ensemble 2, --affixes 0."
     )
     saved = info_of(model)
     assert saved["preset"] == "pos-small"
