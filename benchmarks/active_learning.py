@@ -44,10 +44,12 @@ def data_files(name: str) -> tuple[Path, Path, Path, str]:
     return folder / "train.txt", folder / "dev.txt", folder / "test.txt", "columns"
 
 
-def blocks(path: Path) -> list[str]:
-    """The sentences of a CoNLL-U or column file as text blocks (comments kept)."""
+def blocks(path: Path, kind: str) -> list[str]:
+    """The sentences of a CoNLL-U or column file as text blocks (comments kept), only those
+    with tokens: `seqtag select` numbers the pool's sentences in this order."""
     text = path.read_text(encoding="utf-8")
-    return [b.strip("\n") for b in re.split(r"\n[ \t]*\n", text) if b.strip()]
+    found = [b.strip("\n") for b in re.split(r"\n[ \t]*\n", text) if b.strip()]
+    return [b for b in found if tokens_of(b, kind)]
 
 
 def tokens_of(block: str, kind: str) -> int:
@@ -63,7 +65,7 @@ def score_of(scores: dict) -> float:
 
 def simulate(name: str, strategy: str, seed: int, args, extra: list[str]) -> dict:
     train, dev, test, kind = data_files(name)
-    pool = blocks(train)
+    pool = blocks(train, kind)
     order = list(range(len(pool)))
     random.Random(seed).shuffle(order)
     annotated = order[: args.start]

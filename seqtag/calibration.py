@@ -128,22 +128,26 @@ def fit(engine: Engine, dev: Sequence[Sentence]) -> Calibration:
     return calibration
 
 
+def reliability(
+    gold: Sequence[Sentence], confident: Sequence, column: int = 0, columns: int = 1
+) -> tuple[float, list[dict]]:
+    """ECE and reliability table of one column's chosen tags (predict.Confident) on gold."""
+    sure, right = [], []
+    for sentence, tagged in zip(gold, confident, strict=True):
+        pairs = zip(sentence.tags, tagged.tags, tagged.confidence, strict=True)
+        for wanted, predicted, p in pairs:
+            if columns > 1:
+                wanted, predicted = split_tag(wanted)[column], split_tag(predicted)[column]
+                p = p[column]
+            sure.append(p)
+            right.append(wanted == predicted)
+    return expected_calibration_error(sure, right)
+
+
 def calibration_errors(
     engine: Engine, sentences: Sequence[Sentence], calibration: Calibration | None
 ) -> list[float]:
     """ECE of each column on gold-tagged sentences, with ``calibration`` (None: without)."""
     confident = tag_with_confidence(engine, sentences, 0, calibration)
     columns = len(engine.vocabularies.label_sets)
-    errors = []
-    for column in range(columns):
-        sure, right = [], []
-        for sentence, tagged in zip(sentences, confident, strict=True):
-            pairs = zip(sentence.tags, tagged.tags, tagged.confidence, strict=True)
-            for gold, predicted, p in pairs:
-                if columns > 1:
-                    gold, predicted = split_tag(gold)[column], split_tag(predicted)[column]
-                    p = p[column]
-                sure.append(p)
-                right.append(gold == predicted)
-        errors.append(expected_calibration_error(sure, right)[0])
-    return errors
+    return [reliability(sentences, confident, c, columns)[0] for c in range(columns)]

@@ -80,7 +80,7 @@ def evaluate(
     --json, one object with accuracy, known_accuracy, unknown_accuracy, per_label, calibration
     (ece, bins, and the reliability table: per bin its tokens, mean confidence and accuracy)
     and, for entities, precision, recall, f1 (micro, default mode), macro_f1, per_type and
-    strict.
+    strict; for a model of several columns these are per column, under columns.
 
     \b
       seqtag eval -m upos.model test.conllu
@@ -168,17 +168,9 @@ TOP_CONFUSIONS = 10  # confusions the table shows
 
 def calibration_of(gold, confident, column: int, columns: int) -> dict:
     """ECE of one column's chosen tags and the reliability table (seqtag.calibration)."""
-    from seqtag.calibration import BINS, expected_calibration_error
-    from seqtag.read import split_tag
+    from seqtag.calibration import BINS, reliability
 
-    sure, right = [], []
-    for sentence, tagged in zip(gold, confident, strict=True):
-        for g, p, c in zip(sentence.tags, tagged.tags, tagged.confidence, strict=True):
-            if columns > 1:
-                g, p, c = split_tag(g)[column], split_tag(p)[column], c[column]
-            sure.append(c)
-            right.append(g == p)
-    ece, table = expected_calibration_error(sure, right)
+    ece, table = reliability(gold, confident, column, columns)
     return {"ece": ece, "bins": BINS, "reliability": table}
 
 

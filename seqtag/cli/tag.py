@@ -83,7 +83,8 @@ class _WholeSentences:
     help="Also write how probable each chosen tag is: for a softmax model its probability (an "
     "ensemble's mean), for a CRF or a model kept to a tag scheme its marginal probability "
     "over all tag paths (forward-backward), not the best path's score. A MISC key in CoNLL-U "
-    '(Confidence=0.9731), a last field in columns and tsv, "confidence" in jsonl; a model '
+    "(Confidence=0.9731), a last field in columns and tsv (give `eval --pred` --tag-column "
+    'for such a file), "confidence" in jsonl; a model '
     "of several columns gives one per column. Calibrated on dev when the model was trained "
     "(seqtag eval reports the calibration error).",
 )
@@ -93,7 +94,9 @@ class _WholeSentences:
     default=None,
     metavar="K",
     help="With -f jsonl: the K most probable labels of each token with their probabilities "
-    '("top"), most probable first; implies --confidence.',
+    '("top"), most probable first; implies --confidence. With a tag dictionary a label it '
+    "rules out can be listed (the calibration gives such labels a small probability), though "
+    "it is never the tag.",
 )
 @no_tag_dictionary_option
 @device_option(TAGGING_DEVICE_HELP)

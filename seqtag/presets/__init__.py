@@ -6,7 +6,6 @@ Each file's first line says what it is for and a line starting ``# Cost:`` what 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -51,6 +50,8 @@ def presets() -> list[Preset]:
 def preset(name: str) -> Preset:
     """The preset called ``name``; an unknown name is an error that lists the known ones."""
     found = {p.name: p for p in presets()}
+    if name == AUTO:
+        raise SeqtagError(f"{AUTO} has no file: it is the preset {auto_rule()[:-1]}")
     if name not in found:
         raise SeqtagError(f"no preset {name!r}; the presets are: {', '.join(sorted(found))}")
     return found[name]
@@ -96,6 +97,9 @@ def auto_rule() -> str:
 
 
 def settings(name: str) -> dict[str, Any]:
-    """The preset's values by option name (``tag_dictionary``), as its TOML file holds them."""
-    with preset(name).path.open("rb") as handle:
-        return {key.replace("-", "_"): value for key, value in tomllib.load(handle).items()}
+    """The preset's values by field name (``tag_dictionary``), its keys checked as --config's."""
+    from seqtag.config import ModelConfig, TrainConfig, field_names, load_toml
+
+    keys = [*field_names(ModelConfig), *field_names(TrainConfig)]
+    values, _ = load_toml(preset(name).path, keys)
+    return values
