@@ -198,7 +198,8 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         column = Column.parse(conllu_column_for(vocabularies.labels.to_list()))
     source = f"column {column.spec}"
     if train_format != "conllu":
-        source = f"a {train_format} file (CoNLL-U output: {column.spec})"
+        kind = {"columns": "column", "iob2": "Universal NER (iob2)"}.get(train_format, train_format)
+        source = f"a {kind} file (CoNLL-U output: {column.spec})"
     report.say(
         f"Training on {counted(len(train_set), 'sentence')} ({counted(words, 'word')}), "
         f"{' + '.join(str(len(labels)) for labels in vocabularies.label_sets)} "
