@@ -146,15 +146,13 @@ def tag_with_confidence(
         penalties = calibration.soften(penalties)
         probabilities, chain = marginals(engine, scores, extent, penalties, calibration.temperature)
         for row, (i, ids) in enumerate(zip(indices, best, strict=True)):
-            chosen = [token if isinstance(token, tuple) else (token,) for token in ids]
-            sure = [
-                tuple(
-                    float(probabilities[row, t, start + label])
-                    for start, label in zip(starts, token, strict=True)
-                )
-                for t, token in enumerate(chosen)
-            ]
-            confidence = [c[0] for c in sure] if len(sets) == 1 else sure
+            chosen = np.asarray(ids, dtype=np.int64).reshape(len(ids), len(sets)) + starts
+            steps = np.arange(len(ids))[:, None]
+            sure = probabilities[row, steps, chosen]  # (tokens, columns)
+            if len(sets) == 1:
+                confidence = sure[:, 0].tolist()
+            else:
+                confidence = [tuple(values) for values in sure.tolist()]
             ranked = None
             if top > 0:
                 ranked = [
