@@ -1,11 +1,12 @@
-"""Command line: train, eval, tag, select, info and presets. The only package that prints.
+"""Command line: train, eval, tag, select, cv, info and presets. The only package that prints.
 
 stdout carries data only; progress, summaries and warnings go to stderr. Expected failures are
 ``SeqtagError`` and end as ``Error: FILE:LINE: message`` with exit 1; usage errors exit 2.
 torch is imported inside the commands, so ``seqtag --help`` starts fast.
 
 This module holds the ``seqtag`` group and its error handling; each command lives in a module of
-its own (``train``, ``evaluate``, ``tag``, ``select``, ``info``, ``presets``), and what they share
+its own (``train``, ``evaluate``, ``tag``, ``select``, ``cv``, ``info``, ``presets``), and what they
+share
 in ``common``.
 """
 
@@ -16,7 +17,7 @@ import sys
 
 import click
 
-from seqtag.cli import evaluate, info, presets, select, tag, train
+from seqtag.cli import cv, evaluate, info, presets, select, tag, train
 from seqtag.errors import SeqtagError
 from seqtag.version import __version__
 
@@ -60,3 +61,4 @@ main.add_command(tag.tag)
 main.add_command(info.info)
 main.add_command(presets.presets)
 main.add_command(select.select)
+main.add_command(cv.cv)

@@ -5,6 +5,7 @@ itself (data, scheme, ensemble, tag dictionary, checkpoints, the model file) is
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import click
@@ -134,24 +135,7 @@ from seqtag.presets import auto_rule
 )
 @click.option("-q", "--quiet", is_flag=True, help="Nothing on stderr but errors.")
 @click.pass_context
-def train(
-    ctx: click.Context,
-    train_file,
-    dev_file,
-    output,
-    column,
-    input_format,
-    tag_column,
-    device,
-    threads,
-    encoding_errors,
-    checkpoint_dir,
-    resume_dir,
-    repair,
-    progress,
-    quiet,
-    **options,
-) -> None:
+def train(ctx: click.Context, progress: bool, quiet: bool, **_options) -> None:
     """Train a tagger on CoNLL-U or a column file (NER) and save it to one model file.
 
     A line per epoch (loss, dev score, time) goes to stderr, a terminal or a log file, with a
@@ -171,38 +155,10 @@ def train(
       seqtag train train.conllu --dev dev.conllu -o upos.model --checkpoint ckpt/
       seqtag train --resume ckpt/
     """
-    from seqtag.config import split_options
-    from seqtag.presets import AUTO
-    from seqtag.run import TrainRequest, train_run
+    from seqtag.run import train_run
 
     console = stderr_console(quiet)
-    scheme, crf = options.pop("scheme"), options.pop("crf")
-    embeddings, embeddings_limit = options.pop("embeddings"), options.pop("embeddings_limit")
-    model_config, train_config = split_options(options)
-    given = {name: value for name, value in ctx.params.items() if _given(ctx, name)}
-    request = TrainRequest(
-        train_file=train_file,
-        output=output,
-        dev_file=dev_file,
-        column=column,
-        input_format=input_format,
-        tag_column=tag_column,
-        encoding_errors=encoding_errors,
-        scheme=scheme,
-        crf=crf,
-        repair=repair,
-        embeddings=embeddings,
-        embeddings_limit=embeddings_limit,
-        model=model_config,
-        training=train_config,
-        device=device,
-        threads=threads,
-        checkpoint_dir=checkpoint_dir,
-        resume_dir=resume_dir,
-        preset=ctx.meta.get("seqtag.preset_name", AUTO),
-        given=given,
-        typed=frozenset(n for n in given if ctx.get_parameter_source(n) in _ON_COMMAND_LINE),
-    )
+    request = build_request(ctx)
     display = _EpochDisplay(console, quiet, progress)
     with usage_errors():
         outcome = train_run(request, display)
@@ -225,6 +181,40 @@ def train(
             click.echo(f"Go on with: seqtag train --resume {outcome.checkpoint_dir}", err=True)
         sys.exit(outcome.interrupted)
     console.print(f"Saved {summary}")
+
+
+def build_request(ctx: click.Context, **fixed):
+    """The run.TrainRequest of a `seqtag train` command line (or of a command that takes its
+    options, as `seqtag cv` does); ``fixed``: fields to set whatever the options say."""
+    from seqtag.config import split_options
+    from seqtag.presets import AUTO
+    from seqtag.run import TrainRequest
+
+    options = dict(ctx.params)
+    fields = {f.name for f in dataclasses.fields(TrainRequest)}
+    # --scheme and --crf are the request's (settled from the data), not the model config's yet.
+    model_config, train_config = split_options(
+        {k: v for k, v in options.items() if k not in ("scheme", "crf")}
+    )
+    given = {name: value for name, value in ctx.params.items() if _given(ctx, name)}
+    settings = {
+        name: options[name]
+        for name in (
+            "train_file", "output", "dev_file", "column", "input_format", "tag_column",
+            "encoding_errors", "scheme", "crf", "repair", "embeddings", "embeddings_limit",
+            "device", "threads", "checkpoint_dir", "resume_dir",
+        )
+        if name in options and name in fields
+    }  # fmt: skip
+    return TrainRequest(
+        **settings,
+        model=model_config,
+        training=train_config,
+        preset=ctx.meta.get("seqtag.preset_name", AUTO),
+        given=given,
+        typed=frozenset(n for n in given if ctx.get_parameter_source(n) in _ON_COMMAND_LINE),
+        **fixed,
+    )
 
 
 class _EpochDisplay:
