@@ -217,7 +217,24 @@ def penalties(allowed: Allowed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return penalty(allowed.start), penalty(allowed.end), penalty(allowed.transitions)
 
 
-class NumpyEngine:
+class _Tagging:
+    """What both numpy engines do with their scores: the shared loops of seqtag.predict."""
+
+    def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
+        return tag_sentences(self, sentences)
+
+    def with_confidence(
+        self,
+        sentences: Sequence[Sentence],
+        top: int = 0,
+        calibration=None,
+        spans: bool = False,
+        distributions: bool = False,
+    ) -> list[Confident]:
+        return tag_with_confidence(self, sentences, top, calibration, spans, distributions)
+
+
+class NumpyEngine(_Tagging):
     """Tags sentences with a model file's weights (the predict.Engine interface)."""
 
     def __init__(
@@ -354,21 +371,8 @@ class NumpyEngine:
             scores = scores + penalties
         return column_softmax(scores, self.column_ends, temperature)
 
-    def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
-        return tag_sentences(self, sentences)
 
-    def with_confidence(
-        self,
-        sentences: Sequence[Sentence],
-        top: int = 0,
-        calibration=None,
-        spans: bool = False,
-        distributions: bool = False,
-    ) -> list[Confident]:
-        return tag_with_confidence(self, sentences, top, calibration, spans, distributions)
-
-
-class NumpyEnsemble:
+class NumpyEnsemble(_Tagging):
     """An ensemble's members (model.Ensemble) tagging together on numpy: per column, the mean
     of their label probabilities, or with CRFs the mean of their scores and transitions."""
 
@@ -450,19 +454,6 @@ class NumpyEnsemble:
         self, scores: np.ndarray, lengths: np.ndarray, penalties=None, temperature=None
     ) -> np.ndarray:
         return self.lead.softmax(scores, lengths, penalties, temperature)
-
-    def __call__(self, sentences: Sequence[Sentence]) -> list[list[str]]:
-        return tag_sentences(self, sentences)
-
-    def with_confidence(
-        self,
-        sentences: Sequence[Sentence],
-        top: int = 0,
-        calibration=None,
-        spans: bool = False,
-        distributions: bool = False,
-    ) -> list[Confident]:
-        return tag_with_confidence(self, sentences, top, calibration, spans, distributions)
 
 
 def numpy_engine(arrays: ModelArrays, source: str = "model") -> NumpyEngine | NumpyEnsemble:
