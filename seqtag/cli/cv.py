@@ -74,8 +74,12 @@ def cv(ctx: click.Context, folds, as_json, predictions_file, suspects, quiet, **
     request = build_request(ctx, output=None, dev_file=None, checkpoint_dir=None, resume_dir=None)
     console = stderr_console(quiet)
     display = _FoldDisplay(console, quiet)
-    with usage_errors():
-        results, predictions = cross_validate(request, sentences, file_format, folds, display)
+    try:
+        with usage_errors():
+            results, predictions = cross_validate(request, sentences, file_format, folds, display)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: cross-validation stopped; nothing written.", err=True)
+        raise SystemExit(130) from None
     entity = "f1" in results[0].scores
     metric = "f1" if entity else "accuracy"
     found = find_suspects(sentences, predictions, suspects)
