@@ -136,13 +136,13 @@ def cross_validate(request, sentences: Sequence[Sentence], file_format: str, k: 
             confident = tagger.with_confidence(gold)
             for i, tagged in zip(held, confident, strict=True):
                 predictions[i] = tagged
-            known = tagger.vocabularies.words
-            scores = score(
-                gold,
-                [c.tags for c in confident],
-                known.__contains__,
-                tagger.vocabularies.labels.to_list(),
-            )
+            words, lowercase = tagger.vocabularies.words, tagger.model_config.lowercase
+
+            def is_known(word: str) -> bool:  # as seqtag eval counts known words
+                return (word.lower() if lowercase else word) in words
+
+            labels = tagger.vocabularies.labels.to_list()
+            scores = score(gold, [c.tags for c in confident], is_known, labels)
             results.append(Fold(number, scores, len(train_part), len(dev_part),
                                 time.perf_counter() - start))  # fmt: skip
     return results, predictions
