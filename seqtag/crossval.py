@@ -138,8 +138,8 @@ def cross_validate(request, sentences: Sequence[Sentence], file_format: str, k: 
                 predictions[i] = tagged
             words, lowercase = tagger.vocabularies.words, tagger.model_config.lowercase
 
-            def is_known(word: str) -> bool:  # as seqtag eval counts known words
-                return (word.lower() if lowercase else word) in words
+            def is_known(word: str, words=words, lowercase=lowercase) -> bool:
+                return (word.lower() if lowercase else word) in words  # as seqtag eval counts
 
             labels = tagger.vocabularies.labels.to_list()
             scores = score(gold, [c.tags for c in confident], is_known, labels)
