@@ -134,5 +134,8 @@ def test_clear_errors(tiny_model, tmp_path):
     binary.write_bytes(b"\x00\x01\x02 abc\n")
     result = run("-m", tiny_model, binary, "-n", "2")
     assert result.exit_code == 1 and "NUL" in result.stderr and "Traceback" not in result.output
+    result = run("-m", tiny_model, "-", "-n", "1", input="")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "Warning: <stdin> holds no sentences to choose from." in result.stderr
     result = run("-m", tiny_model, "-", "-n", "1", "-f", "columns", input=TEXT)
     assert result.exit_code == 2 and "-f columns writes a column pool back" in result.stderr

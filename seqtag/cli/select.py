@@ -115,6 +115,8 @@ def select(
     if exclude_file is not None:
         exclude, _ = read_labeled(exclude_file, column, encoding_errors)
     selection = choose(tagger, pool, strategy, count, budget_tokens, exclude, seed)
+    if selection.pool == selection.empty:
+        click.echo(f"Warning: {lines.name} holds no sentences to choose from.", err=True)
     chosen = selection.chosen
     ranks = {id(c): rank for rank, c in enumerate(chosen, start=1)}
     if keep_order:
