@@ -30,7 +30,7 @@ def errors(
     gold = [s for s in gold if s.words]
     fitted = Calibration.from_metadata(tagger.metadata)
     if fit_on is not None:
-        fitted = fit(tagger.engine, read_labeled(fit_on, column, "strict")[0])
+        fitted, _, _ = fit(tagger.engine, read_labeled(fit_on, column, "strict")[0])
     return {
         "model": model,
         "gold": gold_file,

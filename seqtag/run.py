@@ -466,9 +466,7 @@ def calibrate(model, model_config, vocabularies, dev_set, target, report: Report
     engine = TorchEngine(model, Batcher(vocabularies, model_config), target)
     model.eval()
     with torch.inference_mode():
-        fitted = calibration.fit(engine, dev_set)
-        before = calibration.calibration_errors(engine, dev_set, None)
-        after = calibration.calibration_errors(engine, dev_set, fitted)
+        fitted, before, after = calibration.fit(engine, dev_set)
     penalty = fitted.dictionary_penalty
     report.say(
         f"Calibrated on dev: temperature {', '.join(f'{t:.3g}' for t in fitted.temperature)}"

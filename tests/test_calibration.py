@@ -54,10 +54,12 @@ def test_the_fit_of_a_two_column_model_never_makes_dev_worse(tmp_path):
     engine = TorchEngine(model, Batcher(vocabularies, config), torch.device("cpu"))
     dev = two[40:]
     with torch.inference_mode():
-        fitted = calibration.fit(engine, dev)
+        fitted, fit_before, fit_after = calibration.fit(engine, dev)
         before = calibration.calibration_errors(engine, dev, None)
         after = calibration.calibration_errors(engine, dev, fitted)
         tags = [c.tags for c in engine.with_confidence(dev, 0, fitted)]
+    # The fit's own errors, from dev scored once, are those of tagging dev again.
+    assert fit_before == pytest.approx(before) and fit_after == pytest.approx(after)
     assert len(fitted.temperature) == 2 and fitted.dictionary_penalty is None
     assert all(a <= b + 1e-12 for a, b in zip(after, before, strict=True))
     assert tags == engine(dev)  # calibration never changes a tag
