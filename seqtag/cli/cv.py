@@ -120,7 +120,6 @@ class _FoldDisplay(_EpochDisplay):
 
     def __init__(self, console, quiet: bool):
         super().__init__(console, quiet, progress=False)
-        self.quiet = quiet
 
     def say(self, message: str) -> None:
         if (
