@@ -97,7 +97,7 @@ def write_sentences(path: Path, sentences: Sequence[Sentence], file_format: str,
 def cross_validate(request, sentences: Sequence[Sentence], file_format: str, k: int, report):
     """Train and tag each fold (``request``: a run.TrainRequest whose files are replaced per
     fold); returns the folds' results and the out-of-fold predictions (predict.Confident) of
-    every sentence, in corpus order."""
+    every sentence, in corpus order, and what the folds split ("documents" or "sentences")."""
     from seqtag.engine import load_tagger
     from seqtag.evaluate import score
     from seqtag.read import Column
@@ -145,7 +145,7 @@ def cross_validate(request, sentences: Sequence[Sentence], file_format: str, k: 
             scores = score(gold, [c.tags for c in confident], is_known, labels)
             results.append(Fold(number, scores, len(train_part), len(dev_part),
                                 time.perf_counter() - start))  # fmt: skip
-    return results, predictions
+    return results, predictions, unit
 
 
 def summary(folds: Sequence[Fold], metric: str) -> dict:

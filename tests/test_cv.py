@@ -44,6 +44,7 @@ def test_cv_predicts_every_sentence_once_and_lists_suspects(tmp_path):
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
     assert record["metric"] == "accuracy" and len(record["per_fold"]) == 3
+    assert record["unit"] in ("documents", "sentences")
     assert sum(f["tokens"] for f in record["per_fold"]) == sum(
         1
         for line in path.read_text().splitlines()

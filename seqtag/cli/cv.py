@@ -76,7 +76,7 @@ def cv(ctx: click.Context, folds, as_json, predictions_file, suspects, quiet, **
     display = _FoldDisplay(console, quiet)
     try:
         with usage_errors():
-            results, predictions = cross_validate(request, sentences, file_format, folds, display)
+            results, predictions, unit = cross_validate(request, sentences, file_format, folds, display)
     except KeyboardInterrupt:
         click.echo("Interrupted: cross-validation stopped; nothing written.", err=True)
         raise SystemExit(130) from None
@@ -99,6 +99,7 @@ def cv(ctx: click.Context, folds, as_json, predictions_file, suspects, quiet, **
     if as_json:
         record = {
             "folds": folds,
+            "unit": unit,
             "metric": metric,
             "summary": summarised,
             "per_fold": [
