@@ -37,6 +37,8 @@ FORMAT_NAME = "seqtag-model"
 # equal contents, such as an ensemble's members' identical pretrained vectors). A file without
 # shared tensors is still written as format 1, which every seqtag reads.
 FORMAT_VERSION = 2
+# The prefix of the segmenter's weights (segmenter/), stored beside the tagger's.
+SEGMENTER = "segmenter."
 # Tensors from this many elements on are stored once when several are equal (EqualLargeTensors).
 DEDUPLICATE_FROM = 1 << 16
 
@@ -196,6 +198,8 @@ def _read(path: str | Path, framework: str) -> tuple[dict, Vocabularies, str, Mo
         raise SeqtagError("damaged seqtag model file: a shared tensor is missing", name)
     for copy, stored in shared.items():
         state[copy] = state[stored]  # one array for all: the numpy engine keeps one in memory
+    # The segmenter's weights are read apart, by read_segmenter, when raw text is to be split.
+    state = {key: value for key, value in state.items() if not key.startswith(SEGMENTER)}
     # Files from seqtag 0.1.0 name the sentence encoder's weights as nn.LSTM does.
     return from_bidirectional_names(state, "rnn"), vocabularies, column, config, metadata
 
@@ -244,3 +248,53 @@ def from_bidirectional_names(state: dict[str, Any], prefix: str) -> dict[str, An
         layer = match["layer"]
         renamed[f"{prefix}.{direction}.{layer}.{match['kind']}_{match['matrix']}_l0"] = tensor
     return renamed
+
+
+def add_segmenter(
+    path: str | Path, weights: dict[str, torch.Tensor], about: dict[str, Any]
+) -> None:
+    """Store a segmenter in the model file at ``path``: its weights under ``segmenter.`` and
+    ``about`` (settings, characters, multiword tokens) as the metadata's ``segmenter``,
+    replacing any segmenter the file had. Written atomically, as ``save`` writes."""
+    name = str(path)
+    metadata = read_metadata(path)
+    try:
+        with safe_open(name, framework="pt", device="cpu") as handle:
+            tensors = {
+                key: handle.get_tensor(key)
+                for key in handle.keys()  # noqa: SIM118
+                if not key.startswith(SEGMENTER)
+            }
+    except (SafetensorError, OSError, RuntimeError) as error:
+        raise SeqtagError(
+            f"damaged seqtag model file: weights do not load ({error})", name
+        ) from None
+    tensors |= {SEGMENTER + key: t.detach().cpu().contiguous() for key, t in weights.items()}
+    metadata["segmenter"] = about
+    header = {"format": FORMAT_NAME, "seqtag": json.dumps(metadata, ensure_ascii=False)}
+    save_atomically(tensors, header, Path(path), "the model")
+
+
+def read_segmenter(path: str | Path):
+    """The segmenter a model file holds (segmenter.engine.Segmenter, numpy), or None."""
+    from seqtag.segmenter.engine import Segmenter
+
+    name = str(path)
+    metadata = read_metadata(path)
+    if "segmenter" not in metadata:
+        return None
+    try:
+        with safe_open(name, framework="numpy") as handle:
+            weights = {
+                key: handle.get_tensor(key)
+                for key in handle.keys()  # noqa: SIM118
+                if key.startswith(SEGMENTER)
+            }
+    except (SafetensorError, OSError, RuntimeError) as error:
+        raise SeqtagError(
+            f"damaged seqtag model file: weights do not load ({error})", name
+        ) from None
+    try:
+        return Segmenter.from_model(metadata, weights)
+    except SeqtagError as error:
+        raise SeqtagError(error.message, name) from None

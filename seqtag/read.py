@@ -162,9 +162,12 @@ class Sentence:
     lines: list[str] | None = None
     word_lines: list[int] | None = None
     layout: ColumnLayout | None = None
-    # Raw-text input: the text and whether each token was followed by a space.
+    # Raw-text input: the text and whether each word was followed by a space; with a learned
+    # segmenter, its multiword tokens as (first word, last word, surface form), word indices
+    # from 0 (the words inside one have no space after them but the last's).
     text: str | None = None
     space_after: list[bool] | None = None
+    multiword: list[tuple[int, int, str]] | None = None
 
 
 def read_conllu(lines: LineReader, column: Column | Columns | None = None) -> Iterator[Sentence]:

@@ -40,7 +40,7 @@ from seqtag.presets import choose as choose_preset
 from seqtag.presets import settings as preset_settings
 from seqtag.read import PLAIN_TEXT, Column, Sentence, read_labeled
 from seqtag.scheme import conllu_column_for, span_scheme
-from seqtag.signals import signals_deferred
+from seqtag.signals import signal_raises, signals_deferred
 from seqtag.torch_engine import TorchEngine, predict
 from seqtag.train import (
     EpochReport,
@@ -112,6 +112,9 @@ class TrainRequest:
     # without --preset, and fills what ``given`` does not hold; a name: that preset was
     # applied by the caller (recorded in the model file); None: the configs as they are.
     preset: str | None = None
+    # Also learn to split raw text from a CoNLL-U training file (segmenter/); `seqtag train`
+    # does unless --no-tokenizer.
+    tokenizer: bool = False
     given: Mapping[str, Any] = field(default_factory=dict)
     typed: frozenset[str] = frozenset()
 
@@ -281,6 +284,8 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         )
     if late.fired and interrupted is None:
         interrupted = 143 if late.signum == signal.SIGTERM else 130
+    if request.tokenizer and train_format == "conllu" and interrupted is None:
+        interrupted = _train_segmenter(request, train_set, dev_set, train_config.seed, report)
     return dataclasses.replace(
         outcome,
         saved=True,
@@ -292,6 +297,24 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         seconds=seconds,
         interrupted=interrupted,
     )
+
+
+def _train_segmenter(request, train_set, dev_set, seed: int, report: Report) -> int | None:
+    """Add a segmenter to the saved model; None, or the exit status of an interruption (the
+    model then stays as saved, without one)."""
+    from seqtag.segmenter.network import train_into
+
+    terminated = None
+    try:
+        with signal_raises(signal.SIGTERM, KeyboardInterrupt) as terminated:
+            train_into(request.output, train_set, dev_set, seed, report.say)
+    except KeyboardInterrupt:
+        report.say(
+            "Interrupted: the model is saved without a segmenter; raw text gets the rule "
+            "tokenizer (seqtag tag --tokenizer rules)."
+        )
+        return 143 if terminated is not None and terminated.fired else 130
+    return None
 
 
 @dataclass

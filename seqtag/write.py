@@ -49,12 +49,22 @@ def conllu_lines(
             lines[line_index] = "\t".join(fields)
         return lines
     lines = [f"# text = {sentence.text}"] if sentence.text is not None else []
+    # A multiword token's range line carries its form and SpaceAfter; its words carry neither.
+    ranges = {first: (last, form) for first, last, form in sentence.multiword or ()}
+    inside_until = -1
     for i, (word, tag, p) in enumerate(zip(sentence.words, tags, sure, strict=True)):
+        if i in ranges:
+            inside_until, form = ranges[i]
+            fields = [f"{i + 1}-{inside_until + 1}", form] + [EMPTY] * 8
+            if not sentence.space_after[inside_until]:
+                _SPACE_AFTER.set(fields, "No")
+            lines.append("\t".join(fields))
         fields = [str(i + 1), word] + [EMPTY] * 8
         column.set(fields, tag)
         if p is not None:
             CONFIDENCE.set(fields, p)
-        if sentence.space_after is not None and not sentence.space_after[i]:
+        spaced = sentence.space_after is None or sentence.space_after[i]
+        if i > inside_until and not spaced:
             _SPACE_AFTER.set(fields, "No")
         lines.append("\t".join(fields))
     return lines
@@ -137,6 +147,11 @@ def write_sentence(
             record.update(_confidence_record(confident, names))
         if sentence.text is not None:
             record["text"] = sentence.text
+        if sentence.multiword:  # the words first..last (end exclusive) are one token of the text
+            record["multiword"] = [
+                {"start": first, "end": last + 1, "text": form}
+                for first, last, form in sentence.multiword
+            ]
         if with_entities:
             record["entities"] = entities(sentence, tags)
             if confident is not None and confident.spans is not None:

@@ -20,9 +20,11 @@ SHARED = ROOT.parent / "shared" / "data"
 # a test of ensembles or presets gives its own options after these.
 TINY_OPTIONS = [
     "--ensemble", "1", "--hidden", "16", "--layers", "1", "--word-dim", "16", "--char-dim", "8",
-    "--char-hidden", "8", "--max-epochs", "2", "--batch-size", "16", "--epoch-size", "0", "-q",
+    "--char-hidden", "8", "--max-epochs", "2", "--batch-size", "16", "--epoch-size", "0",
+    "--no-tokenizer", "-q",
 ]  # fmt: skip
 TINY_ARCHITECTURE = TINY_OPTIONS[2:]  # the same without --ensemble 1, for tests that set it
+# The tests of the segmenter train one of their own (test_segmenter.py); seqtag cv trains none.
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from seqtag.crossval import split_folds
 from seqtag.read import Sentence
 
 CORPUS_SENTENCES = 30
+CV_OPTIONS = [option for option in TINY_OPTIONS if option != "--no-tokenizer"]  # cv trains none
 
 
 def corpus(tmp_path):
@@ -40,7 +41,7 @@ def test_cv_predicts_every_sentence_once_and_lists_suspects(tmp_path):
     path = corpus(tmp_path)
     oof = tmp_path / "oof.conllu"
     args = ["cv", str(path), "--folds", "3", "--json", "--suspects", "4", "--predictions", str(oof)]
-    result = CliRunner().invoke(main, [*args, *TINY_OPTIONS])
+    result = CliRunner().invoke(main, [*args, *CV_OPTIONS])
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
     assert record["metric"] == "accuracy" and len(record["per_fold"]) == 3
@@ -62,16 +63,16 @@ def test_cv_predicts_every_sentence_once_and_lists_suspects(tmp_path):
         assert lines[s["line"] - 1].split("\t")[1] == s["word"]
     written = oof.read_text(encoding="utf-8")
     assert written.count("# text = ") == CORPUS_SENTENCES and "Confidence=" in written
-    table = CliRunner().invoke(main, ["cv", str(path), "--folds", "2", *TINY_OPTIONS])
+    table = CliRunner().invoke(main, ["cv", str(path), "--folds", "2", *CV_OPTIONS])
     assert table.exit_code == 0 and "mean ± sd" in table.stdout and "«" in table.stdout
 
 
 def test_clear_errors(tmp_path):
     path = corpus(tmp_path)
-    result = CliRunner().invoke(main, ["cv", str(path), "--folds", "31", *TINY_OPTIONS])
+    result = CliRunner().invoke(main, ["cv", str(path), "--folds", "31", *CV_OPTIONS])
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: 31 folds need at least 31 sentences; the corpus has 30")
-    result = CliRunner().invoke(main, ["cv", str(path), "--column", "upos,xpos", *TINY_OPTIONS])
+    result = CliRunner().invoke(main, ["cv", str(path), "--column", "upos,xpos", *CV_OPTIONS])
     assert result.exit_code == 2 and "cv scores one column at a time" in result.stderr
-    result = CliRunner().invoke(main, ["cv", *TINY_OPTIONS])
+    result = CliRunner().invoke(main, ["cv", *CV_OPTIONS])
     assert result.exit_code == 2 and "give CORPUS" in result.stderr

@@ -94,6 +94,49 @@ tagging_input_option = click.option(
     "style, token first (tag field replaced or added); iob2: Universal NER (ID, token, tag, ...).",
 )
 
+
+def tokenizer_options(command):
+    """--tokenizer and --tokenizer-model: how raw text is split (tag, select)."""
+    command = click.option(
+        "--tokenizer-model",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Split raw text with the segmenter of this other model file (e.g. a UD treebank's "
+        "for an NER model of the same language, which has none of its own).",
+    )(command)
+    return click.option(
+        "--tokenizer",
+        type=click.Choice(("auto", "model", "rules")),
+        default="auto",
+        show_default=True,
+        help="How raw text becomes sentences and words: model, the segmenter learned from the "
+        "training treebank (its words, multiword tokens split); rules, seqtag's language-neutral "
+        "rules (punctuation split off, a period ends a sentence); auto, the model's where it has "
+        "one (seqtag info says), else the rules.",
+    )(command)
+
+
+def load_segmenter(model_file: str, tokenizer: str, tokenizer_model: str | None):
+    """The segmenter raw text is split with (segmenter.engine.Segmenter), or None for the
+    rules; an error where one was asked for and the model file has none."""
+    from seqtag.modelfile import read_segmenter
+
+    if tokenizer == "rules":
+        if tokenizer_model is not None:
+            raise click.UsageError("--tokenizer-model goes with --tokenizer model or auto")
+        return None
+    source = tokenizer_model or model_file
+    segmenter = read_segmenter(source)
+    if segmenter is None and (tokenizer == "model" or tokenizer_model is not None):
+        raise SeqtagError(
+            "this model has no segmenter for raw text (it was trained on a column file, or "
+            "with --no-tokenizer); use --tokenizer rules, or --tokenizer-model with a model "
+            "trained on CoNLL-U of the language",
+            source,
+        )
+    return segmenter
+
+
 no_tag_dictionary_option = click.option(
     "--no-tag-dictionary",
     "without_tag_dictionary",
@@ -112,10 +155,11 @@ tag_column_option = click.option(
 _FORMAT_NAMES = {"conllu": "CoNLL-U", "columns": "a column file", "iob2": "a Universal NER file"}
 
 
-def read_tagging_input(lines, input_format: str, tag_column: int | None, tagger):
+def read_tagging_input(lines, input_format: str, tag_column: int | None, tagger, segmenter=None):
     """The sentences of text to tag (tag, select) and the format they were read as: -i auto
     tells CoNLL-U, Universal NER and column files whose tags are the ``tagger``'s from raw
-    text; -i raw on a file that looks like one of the others warns and reads text."""
+    text; -i raw on a file that looks like one of the others warns and reads text. Raw text is
+    split by the ``segmenter`` (segmenter.engine.Segmenter), or by the rules without one."""
     from seqtag.read import (
         COLUMN_LAYOUTS,
         detect_tagging_input,
@@ -145,7 +189,12 @@ def read_tagging_input(lines, input_format: str, tag_column: int | None, tagger)
         return read_columns(lines, layout), input_format
     if input_format == "tokenized":
         return read_tokenized(lines), input_format
-    return split_sentences((lines.line_number, text) for text in lines), input_format
+    numbered = ((lines.line_number, text) for text in lines)
+    if segmenter is not None:
+        from seqtag.segmenter.engine import split_sentences as segmented
+
+        return segmented(segmenter, numbered, ready=lines.ready), input_format
+    return split_sentences(numbered), input_format
 
 
 def config_options(*config_classes: type):

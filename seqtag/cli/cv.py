@@ -76,7 +76,9 @@ def cv(ctx: click.Context, folds, as_json, predictions_file, suspects, quiet, **
     display = _FoldDisplay(console, quiet)
     try:
         with usage_errors():
-            results, predictions, unit = cross_validate(request, sentences, file_format, folds, display)
+            results, predictions, unit = cross_validate(
+                request, sentences, file_format, folds, display
+            )
     except KeyboardInterrupt:
         click.echo("Interrupted: cross-validation stopped; nothing written.", err=True)
         raise SystemExit(130) from None
@@ -175,9 +177,18 @@ def _print(results, summarised, metric, found, sentences) -> None:
         console.print(table)
 
 
-# cv takes train's options for the model and training, but no output, dev or checkpoints; its
-# corpus is train's TRAIN argument under another name.
-_NOT_FOR_CV = {"train_file", "output", "dev_file", "checkpoint_dir", "resume_dir", "progress"}
+# cv takes train's options for the model and training, but no output, dev or checkpoints, and
+# its models tag gold words only (no segmenter); its corpus is train's TRAIN argument under
+# another name.
+_NOT_FOR_CV = {
+    "train_file",
+    "output",
+    "dev_file",
+    "checkpoint_dir",
+    "resume_dir",
+    "progress",
+    "tokenizer",
+}
 cv.params = [
     click.Argument(["train_file"], metavar="CORPUS", required=False, type=click.Path()),
     *(p for p in train_command.params if p.name not in _NOT_FOR_CV),

@@ -13,7 +13,8 @@ from seqtag.cli.common import model_option
 @model_option("Model file to describe.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as one JSON object.")
 def info(model_file, as_json) -> None:
-    """Print a model file's metadata: column, labels, configs, dev score, versions.
+    """Print a model file's metadata: column, labels, configs, dev score, versions, and the
+    segmenter for raw text (its settings, dev scores and how many multiword tokens it knows).
 
     Reads only the metadata, never executes anything from the file.
 
@@ -47,6 +48,7 @@ def info(model_file, as_json) -> None:
         del sizes["labels"]
         sizes |= {f"labels {name}": len(items) for name, items in metadata["labels"].items()}
     metadata["vocabulary_sizes"] = sizes
+    metadata["segmenter"] = _segmenter_summary(metadata.get("segmenter"))
     if as_json:
         click.echo(json.dumps(metadata, ensure_ascii=False))
         return
@@ -60,3 +62,18 @@ def info(model_file, as_json) -> None:
         elif isinstance(value, list):
             value = " ".join(map(str, value))
         click.echo(f"{key}: {value}")
+
+
+def _segmenter_summary(segmenter) -> dict | str:
+    """The segmenter's metadata without its character and multiword tables (their sizes)."""
+    if not isinstance(segmenter, dict):
+        return "none: raw text gets the rule tokenizer (train on CoNLL-U, or train-tokenizer)"
+    summary = dict(segmenter.get("config", {}))
+    summary["characters"] = len(segmenter.get("characters", {}))
+    summary["multiword_forms"] = len(segmenter.get("multiwords", {}))
+    for key, value in segmenter.get("dev_scores", {}).items():
+        summary[f"dev_{key}"] = round(value, 4)
+    for key in ("best_epoch", "epochs_run", "train_characters", "training_seconds"):
+        if key in segmenter:
+            summary[key] = segmenter[key]
+    return summary

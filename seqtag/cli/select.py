@@ -10,11 +10,13 @@ from seqtag.cli.common import (
     TAGGING_DEVICE_HELP,
     device_option,
     encoding_errors_option,
+    load_segmenter,
     model_option,
     read_tagging_input,
     tag_column_option,
     tagging_input_option,
     threads_option,
+    tokenizer_options,
 )
 from seqtag.errors import counted
 from seqtag.lines import open_lines
@@ -54,6 +56,7 @@ from seqtag.select import STRATEGIES
     help="Write the chosen sentences in pool order rather than most uncertain first.",
 )
 @tagging_input_option
+@tokenizer_options
 @tag_column_option
 @click.option(
     "-f",
@@ -78,6 +81,8 @@ def select(
     exclude_file,
     keep_order,
     input_format,
+    tokenizer,
+    tokenizer_model,
     tag_column,
     output_format,
     seed,
@@ -106,9 +111,10 @@ def select(
     if (count is None) == (budget_tokens is None):
         raise click.UsageError("give exactly one of -n and --budget-tokens")
     tagger = load_tagger(model_file, device, threads)
+    segmenter = load_segmenter(model_file, tokenizer, tokenizer_model)
     column = Column.parse(tagger.column)
     lines = open_lines(pool_file, encoding_errors)
-    pool, input_format = read_tagging_input(lines, input_format, tag_column, tagger)
+    pool, input_format = read_tagging_input(lines, input_format, tag_column, tagger, segmenter)
     if output_format == "columns" and input_format not in COLUMN_LAYOUTS:
         raise click.UsageError("-f columns writes a column pool back: the pool is not one")
     exclude = []

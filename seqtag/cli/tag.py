@@ -13,12 +13,14 @@ from seqtag.cli.common import (
     TAGGING_DEVICE_HELP,
     device_option,
     encoding_errors_option,
+    load_segmenter,
     model_option,
     no_tag_dictionary_option,
     read_tagging_input,
     tag_column_option,
     tagging_input_option,
     threads_option,
+    tokenizer_options,
 )
 from seqtag.lines import TAG_CHUNK_SENTENCES, open_lines
 from seqtag.read import COLUMN_LAYOUTS, Column
@@ -66,6 +68,7 @@ class _WholeSentences:
 @click.argument("input_file", metavar="[FILE|-]", default="-", type=click.Path(allow_dash=True))
 @model_option("Model file from seqtag train.")
 @tagging_input_option
+@tokenizer_options
 @tag_column_option
 @click.option(
     "-f",
@@ -106,6 +109,8 @@ def tag(
     input_file,
     model_file,
     input_format,
+    tokenizer,
+    tokenizer_model,
     tag_column,
     output_format,
     confidence,
@@ -133,9 +138,10 @@ def tag(
     from seqtag.write import write_sentence
 
     tagger = load_tagger(model_file, device, threads, tag_dictionary=not without_tag_dictionary)
+    segmenter = load_segmenter(model_file, tokenizer, tokenizer_model)
     column = Column.parse(tagger.column)
     lines = open_lines(input_file, encoding_errors)
-    sentences, input_format = read_tagging_input(lines, input_format, tag_column, tagger)
+    sentences, input_format = read_tagging_input(lines, input_format, tag_column, tagger, segmenter)
     if output_format is None:
         output_format = "columns" if input_format in COLUMN_LAYOUTS else "conllu"
     if top is not None and output_format != "jsonl":

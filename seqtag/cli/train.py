@@ -111,6 +111,15 @@ from seqtag.presets import auto_rule
     "made valid (I-X that starts an entity becomes B-X) with a warning naming where; "
     "--strict-scheme stops with an error instead.",
 )
+@click.option(
+    "--tokenizer/--no-tokenizer",
+    default=True,
+    show_default=True,
+    help="From a CoNLL-U training file, also learn to split raw text into its sentences and "
+    "words as the treebank does (its # text, token and sentence boundaries, multiword tokens), "
+    "kept in the model file for `seqtag tag` and `seqtag tokenize`: a few CPU minutes more. "
+    "Column files have no raw text to learn from.",
+)
 @device_option("auto picks a GPU when there is one.")
 @threads_option
 @encoding_errors_option
@@ -202,7 +211,7 @@ def build_request(ctx: click.Context, **fixed):
         for name in (
             "train_file", "output", "dev_file", "column", "input_format", "tag_column",
             "encoding_errors", "scheme", "crf", "repair", "embeddings", "embeddings_limit",
-            "device", "threads", "checkpoint_dir", "resume_dir",
+            "device", "threads", "checkpoint_dir", "resume_dir", "tokenizer",
         )
         if name in options and name in fields
     }  # fmt: skip
