@@ -62,7 +62,11 @@ class LineReader:
 
     def ready(self) -> bool:
         """True when the next line can be read without waiting for the writer of a pipe."""
-        if self._peeked or self._eof or b"\n" in self._buffer or self._fd is None:
+        return bool(self._peeked) or self._unread_ready()
+
+    def _unread_ready(self) -> bool:
+        """True when a line not yet decoded can be read without waiting."""
+        if self._eof or b"\n" in self._buffer or self._fd is None:
             return True
         try:
             readable, _, _ = select.select([self._fd], [], [], 0)
@@ -119,7 +123,8 @@ class LineReader:
         """Like ``peek``, but past the first line only those that can be read without waiting
         for the writer of a pipe: `tail -f log | seqtag tag` is never held back by it."""
         self.peek(1)
-        while len(self._peeked) < max_lines and self.ready():
+        # Not ready(): the lines peeked already are no sign that the writer has sent more.
+        while len(self._peeked) < max_lines and self._unread_ready():
             text = self._next_line()
             if text is None:
                 break
