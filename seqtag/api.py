@@ -31,15 +31,18 @@ class TaggedSentence:
 class Tagger:
     """A loaded model. Build it with ``Tagger.load(path)``."""
 
-    def __init__(self, loaded: LoadedTagger):
+    def __init__(self, loaded: LoadedTagger, segmenter=None):
         self._loaded = loaded
+        self._segmenter = segmenter  # segmenter.engine.Segmenter, or None: the rules
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", tag_dictionary: bool = True) -> Tagger:
         """``device``: cpu (numpy, as `seqtag tag` on the CPU: torch is not imported), cuda, or
         auto (the GPU when there is one). ``tag_dictionary=False``: tag without the model's
         tag dictionary, where it has one (`seqtag tag --no-tag-dictionary`)."""
-        return cls(load_tagger(path, device, tag_dictionary=tag_dictionary))
+        from seqtag.modelfile import read_segmenter
+
+        return cls(load_tagger(path, device, tag_dictionary=tag_dictionary), read_segmenter(path))
 
     @property
     def column(self) -> str:
@@ -96,9 +99,21 @@ class Tagger:
             return predicted
         return [[tuple(split_tag(tag)) for tag in tags] for tags in predicted]
 
-    def tag_text(self, text: str) -> list[TaggedSentence]:
-        """Split and tokenize plain text with seqtag's rule-based tokenizer, then tag it."""
-        sentences = tokenize_text(text)
+    def tag_text(self, text: str, tokenizer: str = "auto") -> list[TaggedSentence]:
+        """Split plain text into sentences and words, then tag it. ``tokenizer``: "model", the
+        segmenter the model learned from its treebank (multiword tokens come back as their
+        words); "rules", seqtag's rule-based tokenizer; "auto", the model's where it has one."""
+        if tokenizer not in ("auto", "model", "rules"):
+            raise ValueError(f"tokenizer must be auto, model or rules, not {tokenizer!r}")
+        if tokenizer == "model" and self._segmenter is None:
+            raise SeqtagError("this model has no segmenter for raw text; use tokenizer='rules'")
+        if tokenizer != "rules" and self._segmenter is not None:
+            from seqtag.segmenter.engine import split_sentences
+
+            numbered = enumerate(text.splitlines(), start=1)
+            sentences = list(split_sentences(self._segmenter, numbered, ready=lambda: True))
+        else:
+            sentences = tokenize_text(text)
         tags = self._tags(sentences)
         return [
             TaggedSentence(s.words, t, s.text or "") for s, t in zip(sentences, tags, strict=True)

@@ -347,3 +347,16 @@ def test_train_learns_a_segmenter_by_default_and_train_tokenizer_adds_one(tmp_pa
     assert "6-7\tdel\t_\t_\t_\t_\t_\t_\t_\t_" in lines
     wrong = CliRunner().invoke(main, ["train-tokenizer", str(corpus), "-m", str(corpus)])
     assert wrong.exit_code == 1 and "not a seqtag model file" in wrong.output
+
+
+def test_python_api_splits_text_with_the_segmenter(segmenter_model, tiny_model):
+    from seqtag import Tagger
+    from seqtag.errors import SeqtagError
+
+    tagged = Tagger.load(segmenter_model, device="cpu").tag_text(RAW)
+    assert [s.text for s in tagged][1] == "He went to the market del pueblo."
+    assert tagged[1].tokens[5:7] == ["de", "el"] and len(tagged[1].tags) == 9
+    rules = Tagger.load(segmenter_model, device="cpu").tag_text(RAW, tokenizer="rules")
+    assert "didn't" in rules[0].tokens
+    with pytest.raises(SeqtagError, match="no segmenter"):
+        Tagger.load(tiny_model, device="cpu").tag_text(RAW, tokenizer="model")
