@@ -40,7 +40,7 @@ class Tagger:
         """``device``: cpu (numpy, as `seqtag tag` on the CPU: torch is not imported), cuda, or
         auto (the GPU when there is one). ``tag_dictionary=False``: tag without the model's
         tag dictionary, where it has one (`seqtag tag --no-tag-dictionary`)."""
-        from seqtag.modelfile import read_segmenter
+        from seqtag.segmenter.engine import read_segmenter
 
         return cls(load_tagger(path, device, tag_dictionary=tag_dictionary), read_segmenter(path))
 

@@ -273,28 +273,3 @@ def add_segmenter(
     metadata["segmenter"] = about
     header = {"format": FORMAT_NAME, "seqtag": json.dumps(metadata, ensure_ascii=False)}
     save_atomically(tensors, header, Path(path), "the model")
-
-
-def read_segmenter(path: str | Path):
-    """The segmenter a model file holds (segmenter.engine.Segmenter, numpy), or None."""
-    from seqtag.segmenter.engine import Segmenter
-
-    name = str(path)
-    metadata = read_metadata(path)
-    if "segmenter" not in metadata:
-        return None
-    try:
-        with safe_open(name, framework="numpy") as handle:
-            weights = {
-                key: handle.get_tensor(key)
-                for key in handle.keys()  # noqa: SIM118
-                if key.startswith(SEGMENTER)
-            }
-    except (SafetensorError, OSError, RuntimeError) as error:
-        raise SeqtagError(
-            f"damaged seqtag model file: weights do not load ({error})", name
-        ) from None
-    try:
-        return Segmenter.from_model(metadata, weights)
-    except SeqtagError as error:
-        raise SeqtagError(error.message, name) from None

@@ -177,7 +177,7 @@ def segmenter_model(tmp_path_factory, tiny_model):
 
 
 def test_segmenter_reproduces_its_training_segmentation(segmenter_model):
-    from seqtag.modelfile import read_segmenter
+    from seqtag.segmenter.engine import read_segmenter
 
     segmenter = read_segmenter(segmenter_model)
     spans = segmenter.segment([RAW])[0]
@@ -189,7 +189,7 @@ def test_segmenter_reproduces_its_training_segmentation(segmenter_model):
 def test_numpy_and_torch_segment_alike(segmenter_model):
     import torch
 
-    from seqtag.modelfile import read_segmenter
+    from seqtag.segmenter.engine import read_segmenter
     from seqtag.segmenter.network import SegmenterNetwork, segment
 
     segmenter = read_segmenter(segmenter_model)

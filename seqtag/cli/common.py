@@ -119,7 +119,7 @@ def tokenizer_options(command):
 def load_segmenter(model_file: str, tokenizer: str, tokenizer_model: str | None):
     """The segmenter raw text is split with (segmenter.engine.Segmenter), or None for the
     rules; an error where one was asked for and the model file has none."""
-    from seqtag.modelfile import read_segmenter
+    from seqtag.segmenter.engine import read_segmenter
 
     if tokenizer == "rules":
         if tokenizer_model is not None:

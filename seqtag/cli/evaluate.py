@@ -12,10 +12,12 @@ from seqtag.cli.common import (
     device_option,
     encoding_errors_option,
     input_format_option,
+    load_segmenter,
     model_option,
     no_tag_dictionary_option,
     tag_column_option,
     threads_option,
+    tokenizer_options,
 )
 from seqtag.errors import counted
 from seqtag.read import Column, read_labeled
@@ -50,6 +52,14 @@ from seqtag.read import Column, read_labeled
     help="Also the confusions: a table of the ten most frequent (gold label, predicted label, "
     'tokens); with --json, every confusion under "confusions", most frequent first.',
 )
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="With -m: tag GOLD's plain text (each sentence's # text, a paragraph a line) as `seqtag "
+    "tag -i raw` would, and score tokens, sentences, words and tags as the CoNLL 2018 shared "
+    "task does (words aligned through their characters): what a user piping text gets.",
+)
+@tokenizer_options
 @no_tag_dictionary_option
 @device_option(TAGGING_DEVICE_HELP)
 @threads_option
@@ -64,6 +74,9 @@ def evaluate(
     train_file,
     as_json,
     confusion,
+    raw,
+    tokenizer,
+    tokenizer_model,
     without_tag_dictionary,
     device,
     threads,
@@ -87,7 +100,9 @@ def evaluate(
       seqtag eval --pred predicted.conllu --train train.conllu test.conllu --json | jq .accuracy
       seqtag eval -m ner.model test.txt --json | jq .f1
       seqtag eval -m upos.model test.conllu --confusion
+      seqtag eval -m upos.model test.conllu --raw
     """
+    from seqtag.engine import load_tagger
     from seqtag.evaluate import check_aligned, score, score_columns
 
     def read(path: str):
@@ -99,9 +114,14 @@ def evaluate(
         raise click.UsageError("--no-tag-dictionary goes with -m/--model")
     if train_file and not pred_file:
         raise click.UsageError("--train goes with --pred; a model knows its own training words")
+    if raw:
+        if model_file is None:
+            raise click.UsageError("--raw tags GOLD's text with a model: give -m/--model")
+        tagger = load_tagger(model_file, device, threads, tag_dictionary=not without_tag_dictionary)
+        segmenter = load_segmenter(model_file, tokenizer, tokenizer_model)
+        _score_raw(gold_file, tagger, segmenter, encoding_errors, as_json)
+        return
     if model_file:
-        from seqtag.engine import load_tagger
-
         tagger = load_tagger(model_file, device, threads, tag_dictionary=not without_tag_dictionary)
         if column is not None and column != tagger.column:
             raise click.UsageError(
@@ -164,6 +184,50 @@ def evaluate(
 
 
 TOP_CONFUSIONS = 10  # confusions the table shows
+
+
+def _score_raw(gold_file, tagger, segmenter, encoding_errors, as_json) -> None:
+    """eval --raw: tag gold's plain text and score it as the CoNLL 2018 shared task does."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from seqtag import rawscore
+    from seqtag.tokenize import split_sentences
+
+    column = Column.parse(tagger.column)
+    gold, gold_format = read_labeled(gold_file, column, encoding_errors, "auto", None)
+    if gold_format != "conllu":
+        raise click.UsageError("--raw needs gold CoNLL-U: a column file has no text to tag")
+    text = rawscore.plain_text(gold)
+    numbered = enumerate(text.splitlines(), start=1)
+    if segmenter is None:
+        sentences = list(split_sentences(numbered))
+    else:
+        from seqtag.segmenter.engine import split_sentences as segmented
+
+        sentences = list(segmented(segmenter, numbered, ready=lambda: True))
+    tags = tagger(sentences)
+    scores = rawscore.score(
+        rawscore.gold_spans(gold), rawscore.system_spans(sentences, tags), gold_file
+    )
+    scores = {
+        "column": column.spec,
+        "tokenizer": "rules" if segmenter is None else "model",
+        **scores,
+    }
+    if as_json:
+        click.echo(json.dumps(scores, ensure_ascii=False))
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"{gold_file} from raw text ({scores['tokenizer']} tokenizer):")
+    table = Table()
+    for name in ("", "precision", "recall", "F1"):
+        table.add_column(name, justify="left" if not name else "right")
+    for key, name in (("tokens", "tokens"), ("sentences", "sentences"), ("words", "words"),
+                      ("tags", column.spec)):  # fmt: skip
+        values = scores[key]
+        table.add_row(name, *(f"{100 * values[k]:.2f}" for k in ("precision", "recall", "f1")))
+    console.print(table)
 
 
 def calibration_of(gold, confident, column: int, columns: int) -> dict:

@@ -14,10 +14,12 @@ of a line waits for the next line and is segmented again with it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from seqtag.errors import SeqtagError
+from seqtag.modelfile import SEGMENTER, read_metadata
 from seqtag.numpy_engine import Recurrence, both_directions, reversal_rows, reversed_within
 from seqtag.read import Sentence
 from seqtag.segmenter import Characters, SegmenterConfig, Span, decode, windows
@@ -63,8 +65,6 @@ class Segmenter:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise SeqtagError(f"damaged seqtag model file: bad segmenter ({error})") from None
-        from seqtag.modelfile import SEGMENTER
-
         own = {k[len(SEGMENTER) :]: v for k, v in weights.items() if k.startswith(SEGMENTER)}
         return cls(config, characters, multiwords, own)
 
@@ -125,6 +125,31 @@ class Segmenter:
             space_after=space_after,
             multiword=multiword or None,
         )
+
+
+def read_segmenter(path: str | Path) -> Segmenter | None:
+    """The segmenter a model file holds, or None; only its own weights are read."""
+    from safetensors import SafetensorError, safe_open
+
+    name = str(path)
+    metadata = read_metadata(path)
+    if "segmenter" not in metadata:
+        return None
+    try:
+        with safe_open(name, framework="numpy") as handle:
+            weights = {
+                key: handle.get_tensor(key)
+                for key in handle.keys()  # noqa: SIM118
+                if key.startswith(SEGMENTER)
+            }
+    except (SafetensorError, OSError, RuntimeError) as error:
+        raise SeqtagError(
+            f"damaged seqtag model file: weights do not load ({error})", name
+        ) from None
+    try:
+        return Segmenter.from_model(metadata, weights)
+    except SeqtagError as error:
+        raise SeqtagError(error.message, name) from None
 
 
 class LearnedSplitter:
