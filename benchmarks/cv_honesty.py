@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_eval import UD, seqtag, train_and_score  # noqa: E402
+from train_eval import UD, each_treebank, seqtag, train_and_score  # noqa: E402
 
 
 def corpus_of(treebank: str, out: Path) -> Path:
@@ -104,12 +104,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args, extra = parser.parse_known_args()
     extra = [a for a in extra if a != "--"]
-    args.out.mkdir(parents=True, exist_ok=True)
-    records = []
-    for treebank in args.treebanks:
-        records.append(run_one(treebank, args.folds, args.seed, args.out, extra))
-        (args.out / "results.md").write_text(table(records))
-        print(table(records[-1:]).splitlines()[2], flush=True)
+    each_treebank(
+        args.treebanks,
+        args.out,
+        lambda treebank: run_one(treebank, args.folds, args.seed, args.out, extra),
+        table,
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_eval import UD, seqtag  # noqa: E402
+from train_eval import UD, each_treebank, seqtag  # noqa: E402
 
 TOPS = (0.01, 0.02, 0.05)
 
@@ -121,12 +121,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args, extra = parser.parse_known_args()
     extra = [a for a in extra if a != "--"]
-    args.out.mkdir(parents=True, exist_ok=True)
-    records = []
-    for treebank in args.treebanks:
-        records.append(run_one(treebank, args.share, args.seed, args.out, extra))
-        (args.out / "results.md").write_text(table(records))
-        print(table(records[-1:]).splitlines()[2], flush=True)
+    each_treebank(
+        args.treebanks,
+        args.out,
+        lambda treebank: run_one(treebank, args.share, args.seed, args.out, extra),
+        table,
+    )
 
 
 if __name__ == "__main__":

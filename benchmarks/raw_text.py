@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_eval import UD, seqtag  # noqa: E402
+from train_eval import UD, each_treebank, seqtag  # noqa: E402
 
 # Words and sentences F1 (%) of UDPipe 1's tokenizer on the same test sets, from issue 21's
 # table (trained on the same train files, dev as heldout; gl_treegal with train as heldout).
@@ -175,13 +175,13 @@ def main() -> None:
     parser.add_argument("--segmentation-only", action="store_true")
     args, extra = parser.parse_known_args()
     extra = [a for a in extra if a != "--"]
-    args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    records = []
-    for treebank in args.treebanks:
-        records.append(run_one(treebank, args.out, args.models, extra, args.segmentation_only))
-        (args.out / "results.md").write_text(table(records))
-        print(table(records[-1:]).splitlines()[2], flush=True)
+    each_treebank(
+        args.treebanks,
+        args.out,
+        lambda treebank: run_one(treebank, args.out, args.models, extra, args.segmentation_only),
+        table,
+    )
 
 
 if __name__ == "__main__":

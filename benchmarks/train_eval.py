@@ -68,6 +68,19 @@ def json_of_script(script: str, *args: str) -> dict:
     return json.loads(done.stdout)
 
 
+def each_treebank(treebanks, out: Path, run, table) -> list[dict]:
+    """``run(treebank)`` for each treebank in turn; after each, ``out/results.md`` gets the
+    ``table`` of the records so far and stdout the new record's row (the studies that keep one
+    record a treebank share this loop)."""
+    out.mkdir(parents=True, exist_ok=True)
+    records = []
+    for treebank in treebanks:
+        records.append(run(treebank))
+        (out / "results.md").write_text(table(records))
+        print(table(records[-1:]).splitlines()[2], flush=True)
+    return records
+
+
 def train_and_score(
     train: Path, dev: Path | None, test: Path, out: Path, name: str, seed: int, extra: list[str]
 ) -> dict:
