@@ -106,7 +106,7 @@ def _is_terminal(token: str) -> bool:
     return token[0] in SENTENCE_END or set(token) <= set(".!?…")
 
 
-def _ends_sentence(tokens: list[str], i: int) -> bool:
+def ends_sentence(tokens: list[str], i: int) -> bool:
     """Does a sentence end after a terminal at tokens[i], given what comes next?"""
     if not _is_terminal(tokens[i]):
         return False
@@ -164,7 +164,7 @@ class SentenceSplitter:
                 yield self._take(i + 1)
                 i = 0
                 continue
-            if _ends_sentence(self._tokens, i):
+            if ends_sentence(self._tokens, i):
                 end = i + 1
                 # A closing quote or bracket belongs here only if no space comes before it.
                 while (

@@ -360,3 +360,33 @@ def test_python_api_splits_text_with_the_segmenter(segmenter_model, tiny_model):
     assert "didn't" in rules[0].tokens
     with pytest.raises(SeqtagError, match="no segmenter"):
         Tagger.load(tiny_model, device="cpu").tag_text(RAW, tokenizer="model")
+
+
+def test_paragraphs_are_texts_of_their_own_and_too_few_inner_sentence_ends_mean_the_rules(
+    tmp_path, tiny_model
+):
+    """A treebank whose every sentence is a paragraph cannot teach where sentences end inside
+    one: the segmenter gives the words, seqtag's rules the sentence ends."""
+    from seqtag.segmenter.engine import read_segmenter
+    from seqtag.segmenter.examples import inner_sentence_ends
+    from seqtag.segmenter.network import MIN_INNER_SENTENCE_ENDS, train_into
+
+    joined = running_texts(sentences_of(write_corpus(tmp_path / "joined.conllu", copies=8)))
+    assert inner_sentence_ends(joined) == 8 * 2  # three sentences a document, two end inside
+    paragraphs = tmp_path / "paragraphs.conllu"
+    paragraphs.write_text(
+        (tmp_path / "joined.conllu").read_text().replace("# text = ", "# newpar\n# text = "),
+        encoding="utf-8",
+    )
+    sentences = sentences_of(paragraphs)
+    texts = running_texts(sentences)
+    assert len(texts) == 24 and inner_sentence_ends(texts) == 0 < MIN_INNER_SENTENCE_ENDS
+    model = tmp_path / "m.model"
+    shutil.copy(tiny_model, model)
+    said = []
+    about = train_into(str(model), sentences, sentences, 1, said.append, TINY, max_epochs=4)
+    assert about["sentences"] == "rules" and any("into sentences by" in s for s in said)
+    segmenter = read_segmenter(model)
+    assert segmenter.sentence_rules
+    spans = segmenter.segment([RAW])[0]
+    assert [RAW[s.start : s.end] for s in spans if s.sentence_end] == [".", ".", "!"]

@@ -13,6 +13,7 @@ of a line waits for the next line and is segmented again with it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from seqtag.numpy_engine import Recurrence, both_directions, reversal_rows, reve
 from seqtag.read import Sentence
 from seqtag.segmenter import Characters, SegmenterConfig, Span, decode, windows
 from seqtag.segmenter.examples import Multiwords
-from seqtag.tokenize import MAX_SENTENCE_TOKENS
+from seqtag.tokenize import CLOSERS, MAX_SENTENCE_TOKENS, ends_sentence
 
 BATCH_WINDOWS = 256
 # Text waiting for a sentence end is cut here (as tokenize.MAX_SENTENCE_TOKENS cuts tokens),
@@ -39,8 +40,12 @@ class Segmenter:
         characters: Characters,
         multiwords: Multiwords,
         weights: dict[str, np.ndarray],
+        sentence_rules: bool = False,
     ):
         self.config, self.characters, self.multiwords = config, characters, multiwords
+        # Sentence ends by the rules over the learned tokens (the training file had too few
+        # inside its paragraphs to learn them from: network.MIN_INNER_SENTENCE_ENDS).
+        self.sentence_rules = sentence_rules
         try:
             self.char_embed = weights["char_embed.weight"]
             self.category_embed = weights["category_embed.weight"]
@@ -66,7 +71,7 @@ class Segmenter:
         except (KeyError, TypeError, ValueError) as error:
             raise SeqtagError(f"damaged seqtag model file: bad segmenter ({error})") from None
         own = {k[len(SEGMENTER) :]: v for k, v in weights.items() if k.startswith(SEGMENTER)}
-        return cls(config, characters, multiwords, own)
+        return cls(config, characters, multiwords, own, found.get("sentences") == "rules")
 
     def labels(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Each character's label (examples.INSIDE, TOKEN_END, SENTENCE_END) in each text."""
@@ -102,7 +107,12 @@ class Segmenter:
         return scores.argmax(-1)
 
     def segment(self, texts: Sequence[str]) -> list[list[Span]]:
-        return [decode(text, y) for text, y in zip(texts, self.labels(texts), strict=True)]
+        found = [decode(text, y) for text, y in zip(texts, self.labels(texts), strict=True)]
+        if self.sentence_rules:
+            found = [
+                _rule_sentence_ends(text, spans) for text, spans in zip(texts, found, strict=True)
+            ]
+        return found
 
     def sentence(self, text: str, spans: Sequence[Span], line: int) -> Sentence:
         """A Sentence of the tokens ``spans`` of ``text`` (multiword tokens expanded)."""
@@ -125,6 +135,25 @@ class Segmenter:
             space_after=space_after,
             multiword=multiword or None,
         )
+
+
+def _rule_sentence_ends(text: str, spans: Sequence[Span]) -> list[Span]:
+    """The spans with sentence ends where seqtag's rules put them (tokenize.ends_sentence; a
+    closing quote or bracket with no space before it stays with the sentence it closes)."""
+    forms = [text[s.start : s.end] for s in spans]
+    ends = [False] * len(spans)
+    i = 0
+    while i < len(spans):
+        if ends_sentence(forms, i):
+            while (
+                i + 1 < len(spans)
+                and forms[i + 1] in CLOSERS
+                and spans[i + 1].start == spans[i].end
+            ):
+                i += 1
+            ends[i] = True
+        i += 1
+    return [dataclasses.replace(s, sentence_end=end) for s, end in zip(spans, ends, strict=True)]
 
 
 def read_segmenter(path: str | Path) -> Segmenter | None:

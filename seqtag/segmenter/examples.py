@@ -105,7 +105,9 @@ def _find(text: str, tokens: Sequence[Token]) -> list[tuple[int, int]] | None:
 
 
 def running_texts(sentences: Iterable[Sentence]) -> list[Text]:
-    """The CoNLL-U sentences as running texts with character labels, one text per document."""
+    """The CoNLL-U sentences as running texts with character labels, one text per paragraph
+    (``# newpar``; a document where none is marked): a paragraph break is a blank line in raw
+    text, which ends a sentence whatever the segmenter says, so it is not taught as one."""
     texts: list[Text] = []
     for sentence in sentences:
         lines = sentence.lines or []
@@ -118,7 +120,7 @@ def running_texts(sentences: Iterable[Sentence]) -> list[Text]:
             labels[end - 1] = MULTIWORD_END if len(token.words) > 1 else TOKEN_END
         last = spans[-1][1] - 1
         labels[last] = MULTIWORD_SENTENCE_END if labels[last] == MULTIWORD_END else SENTENCE_END
-        if not texts or any(line.startswith("# newdoc") for line in lines):
+        if not texts or any(line.startswith(("# newdoc", "# newpar")) for line in lines):
             texts.append(Text(""))
         current = texts[-1]
         if current.text:
@@ -127,6 +129,16 @@ def running_texts(sentences: Iterable[Sentence]) -> list[Text]:
         current.text += text
         current.labels.extend(labels)
     return texts
+
+
+def inner_sentence_ends(texts: Sequence[Text]) -> int:
+    """Sentence ends the texts show inside a paragraph (not at its end): what there is to learn
+    sentence splitting from."""
+    return sum(
+        sum(label in SENTENCE_ENDS for label in t.labels[: len(t.text.rstrip())]) - 1
+        for t in texts
+        if t.text.strip()
+    )
 
 
 def multiword_dictionary(sentences: Iterable[Sentence]) -> dict[str, list[str]]:

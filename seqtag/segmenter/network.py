@@ -30,6 +30,9 @@ from seqtag.segmenter import (
 from seqtag.segmenter.examples import Text
 
 BATCH = 32
+# Fewer sentence ends than this inside the training file's paragraphs, and sentences are split
+# by the rules (tokenize.ends_sentence) over the segmenter's tokens.
+MIN_INNER_SENTENCE_ENDS = 20
 EPOCH_BATCHES = 50  # least batches per epoch: a small treebank is passed over several times
 LEARNING_RATE = 0.002
 
@@ -188,7 +191,12 @@ def train_into(
     """Train a segmenter on CoNLL-U sentences (read.Sentence with their lines), early stopping
     on the dev sentences, and store it in the model file; returns what is stored about it."""
     from seqtag.modelfile import add_segmenter
-    from seqtag.segmenter.examples import multiword_dictionary, multiword_rules, running_texts
+    from seqtag.segmenter.examples import (
+        inner_sentence_ends,
+        multiword_dictionary,
+        multiword_rules,
+        running_texts,
+    )
 
     config = config or SegmenterConfig()
     train, dev = running_texts(train_sentences), running_texts(dev_sentences)
@@ -208,11 +216,20 @@ def train_into(
     result = train_segmenter(train, dev, config, seed, max_epochs=max_epochs, on_epoch=on_epoch)
     multiwords = multiword_dictionary(train_sentences)
     rules = multiword_rules(train_sentences)
+    inner = inner_sentence_ends(train)
+    sentences = "learned" if inner >= MIN_INNER_SENTENCE_ENDS else "rules"
+    if sentences == "rules":
+        say(
+            f"Sentence ends: the training file shows {inner} inside a paragraph (its sentences "
+            "are paragraphs of their own), too few to learn from; raw text is split into "
+            "sentences by seqtag's rules, into words by the segmenter."
+        )
     about = {
         "config": config.to_dict(),
         "characters": result.characters.ids,
         "multiwords": multiwords,
         "multiword_rules": rules,
+        "sentences": sentences,
         "dev_scores": result.dev_scores,
         "best_epoch": result.best_epoch,
         "epochs_run": result.epochs_run,
