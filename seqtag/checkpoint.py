@@ -160,6 +160,9 @@ class RunRecord:
     options: dict[str, Any]  # both configs' fields, as settled (scheme, CRF, word dropout)
     data_digest: str
     preset: str | None = None  # the preset the run started from (chosen or given), if any
+    # Whether the run learns a segmenter once the tagger is saved (train --tokenizer); runs
+    # checkpointed before the segmenter existed did not.
+    tokenizer: bool = False
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any]) -> RunRecord:

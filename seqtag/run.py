@@ -397,6 +397,7 @@ def _run_record(
         options={**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)},
         data_digest=digest,
         preset=preset,
+        tokenizer=request.tokenizer,
     )
 
 
@@ -551,6 +552,7 @@ def _resumed_request(request: TrainRequest, resumed: RunCheckpoint) -> TrainRequ
         model=model_config,
         training=train_config,
         preset=run.preset,
+        tokenizer=run.tokenizer,
         checkpoint_dir=request.checkpoint_dir or request.resume_dir,
     )
 
