@@ -81,7 +81,7 @@ def test_train_with_the_small_data_options_then_tag_eval_and_info(tmp_path):
     runner = CliRunner()
     args = ["train", str(train), "--dev", str(dev), "-o", str(model), "--affixes", "3"]
     args += ["--affix-dim", "5", "--hidden", "16", "--char-hidden", "8", "--max-epochs", "1"]
-    args += ["--lowercase", "--frequency-loss", "0.5", "--ensemble", "1"]
+    args += ["--lowercase", "--frequency-loss", "0.5", "--ensemble", "1", "--no-tokenizer"]
     result = runner.invoke(main, [*args, "-q"])
     assert result.exit_code == 0, result.output
     info = json.loads(runner.invoke(main, ["info", "-m", str(model), "--json"]).output)

@@ -56,7 +56,7 @@ def test_config_keys_are_the_long_option_names_and_old_keys_still_read(tmp_path)
     config = tmp_path / "c.toml"
     args = ["train", str(train), "-o", str(tmp_path / "m.model"), "--config", str(config)]
     args += ["--max-epochs", "1", "--hidden", "8", "--char-hidden", "4", "--affixes", "0"]
-    args += ["--ensemble", "1"]
+    args += ["--ensemble", "1", "--no-tokenizer"]
     config.write_text(f'dev = "{dev}"\nmax-epochs = 2\n', encoding="utf-8")
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output

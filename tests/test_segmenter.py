@@ -390,3 +390,21 @@ def test_paragraphs_are_texts_of_their_own_and_too_few_inner_sentence_ends_mean_
     assert segmenter.sentence_rules
     spans = segmenter.segment([RAW])[0]
     assert [RAW[s.start : s.end] for s in spans if s.sentence_end] == [".", ".", "!"]
+
+
+def test_sentence_ends_are_the_rules_where_they_score_higher_on_dev(monkeypatch, tmp_path):
+    """Like --tag-dictionary auto: the segmenter must not split sentences worse than the rules."""
+    from seqtag.segmenter import network
+
+    dev = running_texts(sentences_of(write_corpus(tmp_path / "c.conllu", copies=1)))
+    gold = [decode(t.text, t.labels) for t in dev]
+    no_ends = [[Span(s.start, s.end) for s in spans] for spans in gold]
+    for found, expected in ((no_ends, "rules"), (gold, "learned")):
+        monkeypatch.setattr(network, "segment", lambda *_, found=found: found)
+        chosen, compared = network._sentence_ends(_NO_NETWORK, dev, inner=100)
+        assert chosen == expected, compared
+    assert network._sentence_ends(_NO_NETWORK, dev, inner=0)[0] == "rules"  # too few to learn
+
+
+class _NO_NETWORK:  # what _sentence_ends reads of a SegmenterResult, for a patched segment()
+    network = characters = None

@@ -73,6 +73,8 @@ def _segmenter_summary(segmenter) -> dict | str:
     summary["multiword_forms"] = len(segmenter.get("multiwords", {}))
     for key, value in segmenter.get("dev_scores", {}).items():
         summary[f"dev_{key}"] = round(value, 4)
+    for key, value in segmenter.get("dev_sentence_f1", {}).items():  # who ends sentences
+        summary[f"dev_sentence_f1_{key}"] = round(value, 4)
     for key in ("sentences", "best_epoch", "epochs_run", "train_characters", "training_seconds"):
         if key in segmenter:
             summary[key] = segmenter[key]

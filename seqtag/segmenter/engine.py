@@ -110,7 +110,7 @@ class Segmenter:
         found = [decode(text, y) for text, y in zip(texts, self.labels(texts), strict=True)]
         if self.sentence_rules:
             found = [
-                _rule_sentence_ends(text, spans) for text, spans in zip(texts, found, strict=True)
+                rule_sentence_ends(text, spans) for text, spans in zip(texts, found, strict=True)
             ]
         return found
 
@@ -137,7 +137,7 @@ class Segmenter:
         )
 
 
-def _rule_sentence_ends(text: str, spans: Sequence[Span]) -> list[Span]:
+def rule_sentence_ends(text: str, spans: Sequence[Span]) -> list[Span]:
     """The spans with sentence ends where seqtag's rules put them (tokenize.ends_sentence; a
     closing quote or bracket with no space before it stays with the sentence it closes)."""
     forms = [text[s.start : s.end] for s in spans]

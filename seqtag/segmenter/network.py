@@ -179,6 +179,24 @@ def train_segmenter(
     )
 
 
+def _sentence_ends(result: SegmenterResult, dev: Sequence[Text], inner: int) -> tuple[str, dict]:
+    """Who ends sentences, "learned" (the segmenter) or "rules" (tokenize.ends_sentence over
+    the segmenter's tokens), and both one's dev sentence F1: the rules where training shows
+    too few sentence ends inside paragraphs to learn from, or where they score higher on dev
+    (as --tag-dictionary auto decides; the segmenter must not split worse than the rules)."""
+    from seqtag.segmenter.engine import rule_sentence_ends
+
+    texts = [t.text for t in dev]
+    spans = segment(result.network, result.characters, texts)
+    ruled = [rule_sentence_ends(text, found) for text, found in zip(texts, spans, strict=True)]
+    compared = {
+        "learned": boundary_scores(dev, spans)["sentence_f1"],
+        "rules": boundary_scores(dev, ruled)["sentence_f1"],
+    }
+    by_rules = inner < MIN_INNER_SENTENCE_ENDS or compared["rules"] > compared["learned"]
+    return ("rules" if by_rules else "learned"), compared
+
+
 def train_into(
     model_path: str,
     train_sentences: Sequence,
@@ -217,12 +235,18 @@ def train_into(
     multiwords = multiword_dictionary(train_sentences)
     rules = multiword_rules(train_sentences)
     inner = inner_sentence_ends(train)
-    sentences = "learned" if inner >= MIN_INNER_SENTENCE_ENDS else "rules"
-    if sentences == "rules":
+    sentences, compared = _sentence_ends(result, dev, inner)
+    if inner < MIN_INNER_SENTENCE_ENDS:
         say(
             f"Sentence ends: the training file shows {inner} inside a paragraph (its sentences "
             "are paragraphs of their own), too few to learn from; raw text is split into "
             "sentences by seqtag's rules, into words by the segmenter."
+        )
+    else:
+        kept = "the segmenter's" if sentences == "learned" else "the rules' (over its words)"
+        say(
+            f"Sentence ends on dev: F1 {compared['learned']:.4f} the segmenter's, "
+            f"{compared['rules']:.4f} seqtag's rules over its words: keeping {kept}."
         )
     about = {
         "config": config.to_dict(),
@@ -230,6 +254,7 @@ def train_into(
         "multiwords": multiwords,
         "multiword_rules": rules,
         "sentences": sentences,
+        "dev_sentence_f1": compared,
         "dev_scores": result.dev_scores,
         "best_epoch": result.best_epoch,
         "epochs_run": result.epochs_run,
