@@ -74,7 +74,7 @@ def run_one(treebank: str, folds: int, seed: int, out: Path, extra: list[str]) -
 
 def table(records: list[dict]) -> str:
     rows = [
-        "| treebank | words (train+dev) | split by | CV accuracy, mean ± sd | test accuracy "
+        "| treebank | final model's training words | split by | CV accuracy, mean ± sd | test accuracy "
         "| test - CV mean | within ± 2 sd | CV time | train time |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
