@@ -14,7 +14,8 @@ from seqtag.config import load_toml, split_options
 from seqtag.presets import preset, presets
 
 TRAIN, DEV = DATA / "en_ewt-excerpt-train.conllu", DATA / "en_ewt-excerpt-dev.conllu"
-TINY = ["--max-epochs", "1", "--hidden", "8", "--char-hidden", "4", "--affixes", "0", "--no-tokenizer", "-q"]
+TINY = ["--max-epochs", "1", "--hidden", "8", "--char-hidden", "4", "--affixes", "0"]
+TINY += ["--no-tokenizer", "-q"]
 
 
 def test_every_preset_says_what_it_is_for_and_costs_and_holds_only_train_options():
