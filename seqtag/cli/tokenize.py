@@ -68,6 +68,14 @@ def tokenize(input_file, model_file, tokenizer, tokenizer_model, encoding_errors
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
 @click.option(
+    "--max-epochs",
+    type=click.IntRange(1),
+    default=10,
+    show_default=True,
+    help="Upper bound on epochs (each at least 50 batches of 32 windows); training stops "
+    "earlier after 3 epochs without a better dev score. seqtag train uses the default.",
+)
+@click.option(
     "--threads",
     type=click.IntRange(1),
     default=None,
@@ -75,7 +83,9 @@ def tokenize(input_file, model_file, tokenizer, tokenizer_model, encoding_errors
 )
 @encoding_errors_option
 @click.option("-q", "--quiet", is_flag=True, help="Nothing on stderr but errors.")
-def train_tokenizer(train_file, model_file, dev_file, seed, threads, encoding_errors, quiet):
+def train_tokenizer(
+    train_file, model_file, dev_file, seed, max_epochs, threads, encoding_errors, quiet
+):
     """Learn how a treebank splits raw text (sentences, words, multiword tokens) from
     TRAIN.conllu, and store it in the model file: what `seqtag train` does by itself for a
     CoNLL-U training file, for a model that has no segmenter, e.g. an NER model trained on a
@@ -104,4 +114,4 @@ def train_tokenizer(train_file, model_file, dev_file, seed, threads, encoding_er
     else:
         raise click.UsageError("TRAIN.conllu has one sentence: give --dev")
     console = stderr_console(quiet)
-    train_into(model_file, train, dev, seed, console.print)
+    train_into(model_file, train, dev, seed, console.print, max_epochs=max_epochs)
