@@ -13,9 +13,11 @@ from seqtag.cli.common import (
     load_segmenter,
     model_option,
     stderr_console,
+    threads_option,
     tokenizer_options,
 )
 from seqtag.lines import open_lines
+from seqtag.segmenter import MAX_EPOCHS
 
 
 @click.command("tokenize")
@@ -70,17 +72,12 @@ def tokenize(input_file, model_file, tokenizer, tokenizer_model, encoding_errors
 @click.option(
     "--max-epochs",
     type=click.IntRange(1),
-    default=10,
+    default=MAX_EPOCHS,
     show_default=True,
     help="Upper bound on epochs (each at least 50 batches of 32 windows); training stops "
     "earlier after 3 epochs without a better dev score. seqtag train uses the default.",
 )
-@click.option(
-    "--threads",
-    type=click.IntRange(1),
-    default=None,
-    help="CPU threads [default: one per core]; 1 when several jobs share the machine.",
-)
+@threads_option
 @encoding_errors_option
 @click.option("-q", "--quiet", is_flag=True, help="Nothing on stderr but errors.")
 def train_tokenizer(

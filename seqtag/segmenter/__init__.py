@@ -58,6 +58,7 @@ CATEGORIES = [
 ]
 _CATEGORY_IDS = {name: i + 1 for i, name in enumerate(CATEGORIES)}  # 0 pads
 PAD, UNKNOWN = 0, 1
+MAX_EPOCHS = 10  # the cap on the segmenter's training epochs (train-tokenizer --max-epochs)
 N_LABELS = len(LABELS)
 
 

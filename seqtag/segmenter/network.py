@@ -20,6 +20,7 @@ from torch import nn
 from seqtag.rnn import BiRNN
 from seqtag.segmenter import (
     CATEGORIES,
+    MAX_EPOCHS,
     N_LABELS,
     Characters,
     SegmenterConfig,
@@ -129,7 +130,7 @@ def train_segmenter(
     dev: Sequence[Text],
     config: SegmenterConfig,
     seed: int,
-    max_epochs: int = 10,
+    max_epochs: int = MAX_EPOCHS,
     patience: int = 3,
     on_epoch: Callable[[int, dict, float], None] | None = None,
 ) -> SegmenterResult:
@@ -204,7 +205,7 @@ def train_into(
     seed: int,
     say: Callable[[str], None],
     config: SegmenterConfig | None = None,
-    max_epochs: int = 10,
+    max_epochs: int = MAX_EPOCHS,
 ) -> dict:
     """Train a segmenter on CoNLL-U sentences (read.Sentence with their lines), early stopping
     on the dev sentences, and store it in the model file; returns what is stored about it."""
