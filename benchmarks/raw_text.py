@@ -42,18 +42,12 @@ METRICS = ("Tokens", "Sentences", "Words", "UPOS")
 
 
 def plain_text(conllu: Path) -> str:
-    """The test file's raw text: paragraphs on lines of their own, a blank line between."""
-    paragraphs: list[list[str]] = []
-    starts_paragraph = True
-    for line in conllu.read_text(encoding="utf-8").splitlines():
-        if line.startswith(("# newpar", "# newdoc")):
-            starts_paragraph = True
-        elif line.startswith("# text = "):
-            if starts_paragraph or not paragraphs:
-                paragraphs.append([])
-            paragraphs[-1].append(line[len("# text = ") :])
-            starts_paragraph = False
-    return "\n\n".join(" ".join(p) for p in paragraphs) + "\n"
+    """The test file's raw text, as `seqtag eval --raw` builds it (rawscore.plain_text)."""
+    from seqtag.lines import open_lines
+    from seqtag.rawscore import plain_text as of_sentences
+    from seqtag.read import read_conllu
+
+    return of_sentences(list(read_conllu(open_lines(str(conllu)))))
 
 
 def as_tree(conllu: str) -> str:

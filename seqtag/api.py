@@ -18,7 +18,6 @@ from pathlib import Path
 from seqtag.engine import LoadedTagger, load_tagger
 from seqtag.errors import SeqtagError
 from seqtag.read import Sentence, split_tag
-from seqtag.tokenize import tokenize_text
 
 
 @dataclass
@@ -107,13 +106,10 @@ class Tagger:
             raise ValueError(f"tokenizer must be auto, model or rules, not {tokenizer!r}")
         if tokenizer == "model" and self._segmenter is None:
             raise SeqtagError("this model has no segmenter for raw text; use tokenizer='rules'")
-        if tokenizer != "rules" and self._segmenter is not None:
-            from seqtag.segmenter.engine import split_sentences
+        from seqtag.segmenter.engine import raw_sentences
 
-            numbered = enumerate(text.splitlines(), start=1)
-            sentences = list(split_sentences(self._segmenter, numbered, ready=lambda: True))
-        else:
-            sentences = tokenize_text(text)
+        segmenter = None if tokenizer == "rules" else self._segmenter
+        sentences = list(raw_sentences(enumerate(text.splitlines(), start=1), segmenter))
         tags = self._tags(sentences)
         return [
             TaggedSentence(s.words, t, s.text or "") for s, t in zip(sentences, tags, strict=True)

@@ -197,5 +197,5 @@ def split_sentences(lines: Iterable[tuple[int, str]]) -> Iterator[Sentence]:
 
 
 def tokenize_text(text: str) -> list[Sentence]:
-    """Sentences of a string: the helper behind the Python API's ``tag_text``."""
+    """Sentences of a string by the rules (tokenize_line and the sentence rules above)."""
     return list(split_sentences(enumerate(text.splitlines(), start=1)))

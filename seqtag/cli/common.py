@@ -167,7 +167,7 @@ def read_tagging_input(lines, input_format: str, tag_column: int | None, tagger,
         read_conllu,
         read_tokenized,
     )
-    from seqtag.tokenize import split_sentences
+    from seqtag.segmenter.engine import raw_sentences
 
     labels = {label for labels in tagger.vocabularies.label_sets for label in labels.to_list()}
     if input_format in ("auto", "raw"):
@@ -190,11 +190,7 @@ def read_tagging_input(lines, input_format: str, tag_column: int | None, tagger,
     if input_format == "tokenized":
         return read_tokenized(lines), input_format
     numbered = ((lines.line_number, text) for text in lines)
-    if segmenter is not None:
-        from seqtag.segmenter.engine import split_sentences as segmented
-
-        return segmented(segmenter, numbered, ready=lines.ready), input_format
-    return split_sentences(numbered), input_format
+    return raw_sentences(numbered, segmenter, lines.ready), input_format
 
 
 def config_options(*config_classes: type):

@@ -192,20 +192,14 @@ def _score_raw(gold_file, tagger, segmenter, encoding_errors, as_json) -> None:
     from rich.table import Table
 
     from seqtag import rawscore
-    from seqtag.tokenize import split_sentences
+    from seqtag.segmenter.engine import raw_sentences
 
     column = Column.parse(tagger.column)
     gold, gold_format = read_labeled(gold_file, column, encoding_errors, "auto", None)
     if gold_format != "conllu":
         raise click.UsageError("--raw needs gold CoNLL-U: a column file has no text to tag")
     text = rawscore.plain_text(gold)
-    numbered = enumerate(text.splitlines(), start=1)
-    if segmenter is None:
-        sentences = list(split_sentences(numbered))
-    else:
-        from seqtag.segmenter.engine import split_sentences as segmented
-
-        sentences = list(segmented(segmenter, numbered, ready=lambda: True))
+    sentences = list(raw_sentences(enumerate(text.splitlines(), start=1), segmenter))
     tags = tagger(sentences)
     scores = rawscore.score(
         rawscore.gold_spans(gold), rawscore.system_spans(sentences, tags), gold_file

@@ -38,17 +38,13 @@ def tokenize(input_file, model_file, tokenizer, tokenizer_model, encoding_errors
       cat text.txt | seqtag tokenize -m upos.model --tokenizer rules
     """
     from seqtag.read import Column
-    from seqtag.segmenter.engine import split_sentences as segmented
-    from seqtag.tokenize import split_sentences
+    from seqtag.segmenter.engine import raw_sentences
     from seqtag.write import write_sentence
 
     segmenter = load_segmenter(model_file, tokenizer, tokenizer_model)
     lines = open_lines(input_file, encoding_errors)
     numbered = ((lines.line_number, text) for text in lines)
-    if segmenter is None:
-        sentences = split_sentences(numbered)
-    else:
-        sentences = segmented(segmenter, numbered, ready=lines.ready)
+    sentences = raw_sentences(numbered, segmenter, lines.ready)
     out = sys.stdout
     if hasattr(out, "reconfigure"):
         out.reconfigure(encoding="utf-8", newline="\n")

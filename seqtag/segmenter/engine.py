@@ -26,6 +26,7 @@ from seqtag.read import Sentence
 from seqtag.segmenter import Characters, SegmenterConfig, Span, decode, windows
 from seqtag.segmenter.examples import Multiwords
 from seqtag.tokenize import CLOSERS, MAX_SENTENCE_TOKENS, ends_sentence
+from seqtag.tokenize import split_sentences as split_by_rules
 
 BATCH_WINDOWS = 256
 # Text waiting for a sentence end is cut here (as tokenize.MAX_SENTENCE_TOKENS cuts tokens),
@@ -258,3 +259,14 @@ def split_sentences(
     if batch:
         yield from splitter.feed_many(batch)
     yield from splitter.flush()
+
+
+def raw_sentences(
+    lines: Iterable[tuple[int, str]], segmenter: Segmenter | None = None, ready=lambda: True
+) -> Iterator[Sentence]:
+    """Sentences from numbered raw-text lines: split by the ``segmenter`` a model learned from
+    its treebank, or by seqtag's rules (tokenize.split_sentences) without one. ``ready()`` says
+    whether more lines can be read without waiting (a pipe)."""
+    if segmenter is None:
+        return split_by_rules(lines)
+    return split_sentences(segmenter, lines, ready=ready)
