@@ -7,6 +7,8 @@ torch is imported inside the functions that need it: ``may_use_gpu`` answers wit
 from __future__ import annotations
 
 import importlib.util
+import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -58,6 +60,17 @@ def may_use_gpu(name: str) -> bool:
     return True
 
 
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def set_blas_threads(threads: int) -> bool:
+    """Threads for numpy's BLAS (OpenBLAS, MKL), which reads them from the environment once,
+    when numpy is imported. False when numpy is loaded already: then it is too late."""
+    for variable in BLAS_THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
+    return "numpy" not in sys.modules
+
+
 def set_threads(threads: int | None) -> None:
     """CPU threads for torch's operators; None leaves torch's default (one per core).
 
@@ -68,3 +81,31 @@ def set_threads(threads: int | None) -> None:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def available_cpus(cgroup: str | Path = "/sys/fs/cgroup") -> int:
+    """The CPUs this process may use: those its affinity allows (taskset, a container's cpuset),
+    fewer where a cgroup CPU quota (Docker's --cpus, Kubernetes limits, Slurm) allows less
+    time than that, rounded up; at least 1. The machine's core count only where neither says."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    count = count or 1
+    quota = _cgroup_quota(Path(cgroup))
+    if quota is not None:
+        count = min(count, max(1, math.ceil(quota)))
+    return count
+
+
+def _cgroup_quota(root: Path) -> float | None:
+    """CPUs' worth of time a cgroup quota allows (cgroup v2 cpu.max, else v1's CFS files), or
+    None where there is no quota or no file to say."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]  # v2: "max 100000"
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota = int((root / "cpu" / "cpu.cfs_quota_us").read_text())  # v1: -1 for none
+        period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return quota / period if quota > 0 and period > 0 else None

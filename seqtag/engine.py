@@ -57,7 +57,9 @@ def load_tagger(
 ) -> LoadedTagger:
     """The model file at ``path`` on the engine ``device`` asks for: numpy when no GPU could be
     used, else torch on the GPU. ``tag_dictionary=False`` tags without the model's tag
-    dictionary (the network's own choices), where it has one."""
+    dictionary (the network's own choices), where it has one. ``threads`` sets torch's CPU
+    threads; numpy's BLAS takes its count when numpy loads, which importing this module
+    does, so set it before (device.set_blas_threads; the command line does while parsing)."""
     from seqtag.device import may_use_gpu
 
     if may_use_gpu(device):
@@ -79,10 +81,6 @@ def load_tagger(
             return LoadedTagger(
                 loaded.column, vocabularies, loaded.model_config, loaded.metadata, engine
             )
-    if threads is not None:
-        # Read by numpy's BLAS when it loads, which is below (unless it is loaded already).
-        for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[variable] = str(threads)
     from seqtag.modelfile import read_model
     from seqtag.numpy_engine import numpy_engine
 
