@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.machinery
+import shutil
+import subprocess
 import sys
 
 import pytest
@@ -65,3 +67,52 @@ def test_the_installed_torch_is_read_right():
         assert device.may_use_gpu("auto") is True
     if torch.version.cuda is None and torch.version.hip is None:
         assert device.may_use_gpu("auto") is False
+
+
+# --- available_cpus: affinity and cgroup quota -------------------------------------------------
+
+
+def _affinity() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "expected"),
+    [("max 100000\n", None), ("50000 100000\n", 1), ("100000 100000\n", 1), ("150000 100000", 2)],
+)
+def test_available_cpus_follow_a_cgroup_v2_quota(tmp_path, cpu_max, expected):
+    from seqtag.device import available_cpus
+
+    (tmp_path / "cpu.max").write_text(cpu_max)
+    want = _affinity() if expected is None else min(expected, _affinity())
+    assert available_cpus(tmp_path) == want
+
+
+def test_available_cpus_follow_a_cgroup_v1_quota(tmp_path):
+    from seqtag.device import available_cpus
+
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert available_cpus(tmp_path) == _affinity()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("40000\n")
+    assert available_cpus(tmp_path) == 1
+
+
+def test_available_cpus_without_cgroup_files_are_the_affinitys(tmp_path):
+    from seqtag.device import available_cpus
+
+    (tmp_path / "cpu.max").write_text("garbage")
+    assert available_cpus(tmp_path) == _affinity()
+    assert available_cpus(tmp_path / "missing") == _affinity()
+
+
+@pytest.mark.skipif(shutil.which("taskset") is None, reason="no taskset")
+def test_available_cpus_follow_taskset():
+    probe = "from seqtag.device import available_cpus; print(available_cpus())"
+    done = subprocess.run(
+        ["taskset", "-c", "0", sys.executable, "-c", probe], capture_output=True, text=True
+    )
+    assert done.stdout.strip() == "1", done.stderr
