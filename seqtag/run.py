@@ -70,7 +70,7 @@ class Silent:
     def on_member(self, member: int, n_members: int, seed: int) -> None:
         pass
 
-    def on_epoch(self, report: EpochReport) -> None:
+    def on_epoch(self, report: EpochReport, member: int | None = None) -> None:
         pass
 
     def on_batch(self, done: int, total: int) -> None:
@@ -106,6 +106,7 @@ class TrainRequest:
     training: TrainConfig = field(default_factory=TrainConfig)
     device: str = "auto"
     threads: int | None = None
+    jobs: int = 1  # ensemble members trained side by side in this many processes (CPU)
     checkpoint_dir: str | None = None
     resume_dir: str | None = None
     # "auto": the preset is chosen from the data (presets.choose), as `seqtag train` does
@@ -219,7 +220,12 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
     member_config = dataclasses.replace(model_config, ensemble=1)
     # Ensemble members that finished before the checkpoint; "training" is the next one's state.
     finished = list(resumed.finished) if resumed is not None else []
-    if resumed is not None:
+    if resumed is not None and not resumed.training:  # written by members side by side
+        report.say(
+            f"Resuming from {request.resume_dir}: {len(finished)} of {n_members} ensemble "
+            "members had finished; the others train from their start."
+        )
+    elif resumed is not None:
         member = f" of ensemble member {len(finished) + 1}" if n_members > 1 else ""
         report.say(
             f"Resuming from {request.resume_dir} after epoch {resumed.epoch}{member} "
@@ -241,6 +247,8 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         finished=finished,
         save_checkpoint=save_checkpoint,
         pretrained=pretrained,
+        jobs=request.jobs,
+        threads=request.threads or 1,
     )
     outcome = TrainOutcome(
         request.output, saved=False, interrupted=interrupted, checkpoint_dir=request.checkpoint_dir
@@ -509,6 +517,7 @@ RESUME_FREE = {
     "quiet",
     "device",
     "threads",
+    "jobs",
     "encoding_errors",
 }
 _OPTION_NAMES = {"train_file": "TRAIN", "dev_file": "--dev"}  # where the name does not say it

@@ -39,15 +39,16 @@ def signal_raises(signum: int, exception: type[BaseException]):
 
 
 @contextlib.contextmanager
-def signals_deferred(say: Callable[[str], None], *signums: int):
-    """While inside, the signals are recorded (and said once, through ``say``), not acted on."""
+def signals_deferred(say: Callable[[str], None] | None, *signums: int):
+    """While inside, the signals are recorded (and said once, through ``say`` unless None),
+    not acted on: the code inside looks at the record when it is ready to."""
     record = SignalRecord()
     if threading.current_thread() is not threading.main_thread():
         yield record
         return
 
     def handler(signum, _frame):
-        if not record.fired:
+        if not record.fired and say is not None:
             say("Writing the model file first; it will not take long.")
         record.fired, record.signum = True, signum
 
@@ -57,3 +58,18 @@ def signals_deferred(say: Callable[[str], None], *signums: int):
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+@contextlib.contextmanager
+def children_ignore_ctrl_c():
+    """Processes started inside ignore SIGINT (a new Python keeps an ignored SIGINT ignored),
+    so the terminal's Ctrl-C, sent to the whole process group, reaches only this process,
+    which then stops them as it sees fit. A Ctrl-C while inside is lost: keep it short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
