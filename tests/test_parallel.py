@@ -196,3 +196,15 @@ def test_train_jobs_on_ctrl_c_save_every_members_best_so_far(tmp_path):
     metadata = read_metadata(out)
     assert metadata["interrupted"] is True
     assert len(metadata["epochs_run"]) == 2 and min(metadata["epochs_run"]) >= 2
+
+
+def test_jobs_0_are_one_per_cpu_this_process_may_use(tiny_model, monkeypatch):
+    from seqtag import device
+
+    asked = []
+    monkeypatch.setattr(device, "available_cpus", lambda: asked.append(1) or 2)
+    words = _words(DATA / "en_ewt-excerpt-dev.conllu")
+    one = run("tag", "-m", tiny_model, "-i", "tokenized", "-f", "tsv", input=words)
+    auto = run("tag", "-m", tiny_model, "-i", "tokenized", "-f", "tsv", "-j", "0", input=words)
+    assert auto.exit_code == 0, auto.output
+    assert asked and auto.stdout == one.stdout

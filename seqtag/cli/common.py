@@ -66,6 +66,29 @@ threads_option = click.option(
 )
 
 
+def _cpus_for_zero(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value == 0:
+        from seqtag.device import available_cpus
+
+        return available_cpus()
+    return value
+
+
+def jobs_option(what: str):
+    """-j/--jobs N: worker processes (tag, train); 0 for one per CPU this process may use."""
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(0),
+        default=1,
+        show_default=True,
+        callback=_cpus_for_zero,
+        help=what + " 0: one per CPU this process may use (its affinity and any cgroup CPU "
+        "quota, as in a container or a Slurm job). Processes, unlike threads, do not wait for "
+        "each other, so a busy machine slows them only by the CPU time it takes.",
+    )
+
+
 encoding_errors_option = click.option(
     "--encoding-errors",
     type=click.Choice(ENCODING_ERRORS),

@@ -13,6 +13,7 @@ from seqtag.cli.common import (
     TAGGING_DEVICE_HELP,
     device_option,
     encoding_errors_option,
+    jobs_option,
     load_segmenter,
     model_option,
     no_tag_dictionary_option,
@@ -104,16 +105,10 @@ class _WholeSentences:
 @no_tag_dictionary_option
 @device_option(TAGGING_DEVICE_HELP)
 @threads_option
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(1),
-    default=1,
-    show_default=True,
-    help="Tag with N worker processes on the CPU, each loading the model once and using "
-    "--threads threads (default then 1): on N free cores close to N times the words a second. "
-    "Output is the same, in input order, streamed; reading, raw-text splitting and writing "
-    "stay in this process.",
+@jobs_option(
+    "Tag with N worker processes on the CPU, each loading the model once: on N free cores "
+    "close to N times the words a second, the same output in input order, streamed. Reading, "
+    "raw-text splitting and writing stay in this process."
 )
 @encoding_errors_option
 def tag(
@@ -206,12 +201,12 @@ def _chunks(sentences, ready, size: int):
 
 
 @contextlib.contextmanager
-def _workers(model_file: str, jobs: int, threads: int | None, without_tag_dictionary: bool):
+def _workers(model_file: str, jobs: int, threads: int, without_tag_dictionary: bool):
     """The worker processes of --jobs, or None for one process."""
     if jobs == 1:
         yield None
         return
     from seqtag.parallel import TaggingPool
 
-    with TaggingPool(model_file, jobs, threads or 1, not without_tag_dictionary) as pool:
+    with TaggingPool(model_file, jobs, threads, not without_tag_dictionary) as pool:
         yield pool

@@ -16,6 +16,7 @@ from seqtag.cli.common import (
     encoding_errors_option,
     format_seconds,
     input_format_option,
+    jobs_option,
     load_config,
     stderr_console,
     tag_column_option,
@@ -122,16 +123,10 @@ from seqtag.presets import auto_rule
 )
 @device_option("auto picks a GPU when there is one.")
 @threads_option
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(1),
-    default=1,
-    show_default=True,
-    help="Train an ensemble's members side by side in N processes on the CPU, each with "
-    "--threads threads (default then 1): the same model as one after another, in about "
-    "1/N of the time where N cores are free. With --checkpoint, a resumed run keeps the "
-    "members that had finished and trains the others from their start.",
+@jobs_option(
+    "Train an ensemble's members side by side in N processes on the CPU: the same model as "
+    "one after another, in about 1/N of the time where N cores are free. With --checkpoint, "
+    "a resumed run keeps the members that had finished and trains the others from their start."
 )
 @encoding_errors_option
 @click.option(
