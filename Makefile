@@ -16,12 +16,11 @@ $(BIN)/seqtag: pyproject.toml constraints.txt
 install: $(BIN)/seqtag
 
 # --preset pos: one network, to be quick (without it seqtag chooses an ensemble of three for a
-# corpus this size, three times the time). --threads 1: torch's threads slow each other down
-# on a core another process is using (beside two busy processes, three epochs of one network
-# here took 38 s on one thread, 54 s on two; the default thread count is issue 24's).
+# corpus this size, three times the time). Threads: the default, one, which a busy machine
+# slows by 1.1x where two threads were over 2.5x slower (benchmarks/results/threads-under-load).
 quickstart: install
 	mkdir -p $(RUN)
-	$(BIN)/seqtag train data/en_ewt-excerpt-train.conllu --dev data/en_ewt-excerpt-dev.conllu -o $(RUN)/upos.model --preset pos --threads 1
+	$(BIN)/seqtag train data/en_ewt-excerpt-train.conllu --dev data/en_ewt-excerpt-dev.conllu -o $(RUN)/upos.model --preset pos
 	$(BIN)/seqtag eval -m $(RUN)/upos.model data/en_ewt-excerpt-test.conllu
 	cat data/sample.txt | $(BIN)/seqtag tag -m $(RUN)/upos.model --format tsv
 
