@@ -7,7 +7,8 @@ Repeated measurements report the median. Parts, each optional:
            a line) and as CoNLL-U: words/s and peak RSS, with 1 thread and with every core. With
            --udpipe-model, UDPipe 1 (benchmarks/udpipe_reference.py) tags the same pre-tokenized
            file in the same run, runs alternating, both pinned to one core: the ratio is the
-           speed-up over UDPipe 1.
+           speed-up over UDPipe 1. With --spacy-model, spaCy's tagger
+           (benchmarks/spacy_reference.py) likewise.
   startup  `seqtag --help`, and tagging one line from a cold start.
   train    one epoch on en_ewt (words/s), and full default runs on en_ewt and on a small
            treebank: wall time and test accuracy (test read only after training). The en_ewt
@@ -17,7 +18,8 @@ Repeated measurements report the median. Parts, each optional:
 
     python benchmarks/speed.py --parts train tag startup --out benchmarks/results/speed-tag-train-memory
     python benchmarks/speed.py --parts tag --model en.model --udpipe-model udpipe_en.model \\
-        --udpipe-python /path/to/venv-with-ufal.udpipe/bin/python
+        --udpipe-python /path/to/venv-with-ufal.udpipe/bin/python \\
+        --spacy-model spacy_en/ --spacy-python /path/to/venv-with-spacy/bin/python
 
 It prints a markdown table and writes speed.json and speed.md into --out, with the machine,
 Python, torch and numpy versions and thread counts. On a machine without a GPU, `seqtag tag`
@@ -46,6 +48,7 @@ from seqtag.read import Column, read_conllu
 EN_EWT = UD / "en_ewt"
 SMALL_TREEBANK = "mr_ufal"  # the smallest training set of the suite (about 3,000 words)
 UDPIPE_REFERENCE = ROOT / "benchmarks" / "udpipe_reference.py"
+SPACY_REFERENCE = ROOT / "benchmarks" / "spacy_reference.py"
 PARTS = ("train", "tag", "startup", "rss")
 ONE_LINE = "The quick brown fox jumped over the lazy dog near the river bank .\n"
 
@@ -139,6 +142,9 @@ def part_tag(model: Path, work: Path, args) -> dict:
     if args.udpipe_model:
         udpipe = [args.udpipe_python, str(UDPIPE_REFERENCE), "tag", str(args.udpipe_model)]
         commands["UDPipe 1 tokenized, 1 thread"] = lambda: run_process(udpipe, tokenized, 0)
+    if args.spacy_model:
+        spacy = [args.spacy_python, str(SPACY_REFERENCE), "tag", str(args.spacy_model)]
+        commands["spaCy tokenized, 1 thread"] = lambda: run_process(spacy, tokenized, 0)
     measured = interleaved(commands, args.runs)
     report = {name: median_of(runs, words) for name, runs in measured.items()}
     result = {"words": words, "model": str(model), "results": report}
@@ -146,6 +152,10 @@ def part_tag(model: Path, work: Path, args) -> dict:
         ours = report["seqtag tokenized, 1 thread(s)"]["words_per_second"]
         theirs = report["UDPipe 1 tokenized, 1 thread"]["words_per_second"]
         result["speedup_over_udpipe_1_thread"] = round(ours / theirs, 2)
+    if args.spacy_model:
+        ours = report["seqtag tokenized, 1 thread(s)"]["words_per_second"]
+        theirs = report["spaCy tokenized, 1 thread"]["words_per_second"]
+        result["speedup_over_spacy_1_thread"] = round(ours / theirs, 2)
     return result
 
 
@@ -284,6 +294,10 @@ def markdown(report: dict) -> str:
         lines.append(
             f"seqtag / UDPipe 1 words/s, 1 thread, pinned to one core: {report['tag']['speedup_over_udpipe_1_thread']}x"
         )
+    if "speedup_over_spacy_1_thread" in report.get("tag", {}):
+        lines.append(
+            f"seqtag / spaCy words/s, 1 thread, pinned to one core: {report['tag']['speedup_over_spacy_1_thread']}x"
+        )
     if "ratio_largest_to_smallest" in report.get("rss", {}):
         lines.append(
             f"peak RSS, largest / smallest stream: {report['rss']['ratio_largest_to_smallest']}"
@@ -313,6 +327,10 @@ def main() -> None:
         "--udpipe-model", type=Path, help="UDPipe 1 model from udpipe_reference.py train"
     )
     parser.add_argument("--udpipe-python", default=sys.executable, help="a Python with ufal.udpipe")
+    parser.add_argument(
+        "--spacy-model", type=Path, help="spaCy tagger from spacy_reference.py train (its OUTDIR)"
+    )
+    parser.add_argument("--spacy-python", default=sys.executable, help="a Python with spaCy")
     parser.add_argument("--rss-lines", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--rss-threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument(

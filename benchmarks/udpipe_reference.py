@@ -2,11 +2,13 @@
 
 Two jobs, one per subcommand, so that the timed tagging run is a whole process:
 
-    python benchmarks/udpipe_reference.py train TRAIN.conllu HELDOUT.conllu MODEL
+    python benchmarks/udpipe_reference.py train TRAIN.conllu HELDOUT.conllu MODEL [ITERATIONS]
     python benchmarks/udpipe_reference.py tag MODEL < words.txt > tagged.conllu
 
 `train` builds a tagger-only model (no tokenizer, no parser) with the options below, which are the
-ones the speed issue names: UDPipe predicts UPOS, XPOS and FEATS at once. `tag` reads pre-tokenized
+ones the speed issue names: UDPipe predicts UPOS, XPOS and FEATS at once. ITERATIONS (default 20)
+changes only how long it trains, not what tagging a word costs: a model for speed alone may
+take fewer (en_ewt's first iteration took several minutes on one core). `tag` reads pre-tokenized
 text (one sentence per line, tokens separated by spaces) on stdin and writes CoNLL-U, exactly as
 `Pipeline(model, "horizontal", Pipeline.DEFAULT, Pipeline.NONE, "conllu")`.
 """
@@ -47,15 +49,16 @@ def _read_sentences(udpipe, path: Path):
     return sentences
 
 
-def train(train_path: Path, heldout_path: Path, model_path: Path) -> None:
+def train(train_path: Path, heldout_path: Path, model_path: Path, iterations: int = 20) -> None:
     udpipe = _udpipe()
+    options = TAGGER_OPTIONS.replace("iterations=20", f"iterations={iterations}")
     error = udpipe.ProcessingError()
     model = udpipe.Trainer.train(
         "morphodita_parsito",
         _read_sentences(udpipe, train_path),
         _read_sentences(udpipe, heldout_path),
         "none",
-        TAGGER_OPTIONS,
+        options,
         "none",
         error,
     )
@@ -80,8 +83,8 @@ def tag(model_path: Path) -> None:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) == 4 and argv[0] == "train":
-        train(Path(argv[1]), Path(argv[2]), Path(argv[3]))
+    if len(argv) in (4, 5) and argv[0] == "train":
+        train(Path(argv[1]), Path(argv[2]), Path(argv[3]), *(int(n) for n in argv[4:]))
     elif len(argv) == 2 and argv[0] == "tag":
         tag(Path(argv[1]))
     else:
