@@ -278,6 +278,7 @@ COMMANDS: dict[str, list[str]] = {
     "tag": ["tag", "-m", "{model}", "-f", "tsv", "{input}"],
     "tag --confidence": ["tag", "-m", "{model}", "-f", "jsonl", "--top", "2", "{input}"],
     "select": ["select", "-m", "{model}", "-n", "2", "{input}"],
+    "tag --jobs 2": ["tag", "-m", "{model}", "-f", "tsv", "--jobs", "2", "{input}"],
 }
 REPLACE = ["--encoding-errors", "replace"]
 
@@ -356,6 +357,18 @@ RUNS: list[tuple[str, str, list[str]]] = [
         )
         for command in ("tag --confidence", "select")
     ),
+    *(
+        (name, "tag --jobs 2", [])
+        for name in (
+            "late-defect.conllu",
+            "long-sentence.conllu",
+            "nul-byte.txt",
+            "invalid-utf8.txt",
+            "empty.txt",
+            "huge-word.txt",
+            "binary.model",
+        )
+    ),
 ]
 
 
@@ -378,7 +391,7 @@ def _summary(command: str, returncode: int, stdout: str, stderr: str) -> str:
     if command == "eval":
         scores = json.loads(stdout)
         return f"ok: {scores['tokens']} tokens scored, accuracy {scores['accuracy']:.3f}"
-    if command in ("tag -i conllu", "tag"):  # tsv: a line a token
+    if command in ("tag -i conllu", "tag", "tag --jobs 2"):  # tsv: a line a token
         tokens = sum(1 for line in stdout.splitlines() if line)
         return f"ok: {tokens} tokens tagged"
     records = [json.loads(line) for line in stdout.splitlines()]
