@@ -208,3 +208,31 @@ def test_jobs_0_are_one_per_cpu_this_process_may_use(tiny_model, monkeypatch):
     auto = run("tag", "-m", tiny_model, "-i", "tokenized", "-f", "tsv", "-j", "0", input=words)
     assert auto.exit_code == 0, auto.output
     assert asked and auto.stdout == one.stdout
+
+
+def test_members_side_by_side_drop_the_batch_bar():
+    """On a terminal a bar follows an epoch's batches; members side by side report none, so
+    their first epoch line takes the bar away rather than leave it standing still."""
+    import io
+
+    from rich.console import Console
+
+    from seqtag.cli.train import _EpochDisplay
+    from seqtag.train import EpochReport
+
+    class Bar:
+        stopped = False
+
+        def stop(self):
+            self.stopped = True
+
+        def update(self, *args, **kwargs):
+            pass
+
+    display = _EpochDisplay(Console(file=io.StringIO()), quiet=False, progress=True)
+    bar = display.bar = Bar()
+    display.on_epoch(EpochReport(1, 0.5, 0.9, 0.9, 1, 3.0, 10, 0.002))
+    assert display.bar is bar and not bar.stopped  # one member at a time: the bar stays
+    display.on_epoch(EpochReport(1, 0.5, 0.9, 0.9, 1, 3.0, 10, 0.002), member=1)
+    assert display.bar is None and bar.stopped
+    assert "member 2  epoch   1" in display.console.file.getvalue()

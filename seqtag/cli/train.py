@@ -271,6 +271,10 @@ class _EpochDisplay:
             self.bar.update(self.task, completed=done, total=total)
 
     def on_epoch(self, report, member: int | None = None) -> None:
+        if member is not None and self.bar is not None:
+            # Members side by side report no batches: a bar that never moves would mislead.
+            self.bar.stop()
+            self.bar = None
         if not self.show:
             return
         mark = "*" if report.best_epoch == report.epoch else " "
