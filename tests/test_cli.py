@@ -304,10 +304,15 @@ def test_subprocess_error_exit_code_and_message(tmp_path):
     assert done.stdout == ""
 
 
-def test_slow_pipe_gets_answers_before_input_ends(tiny_model):
+# One process, and worker processes (tag --jobs, tests/test_parallel.py), answer alike.
+JOBS = pytest.mark.parametrize("jobs", [[], ["--jobs", "2"]], ids=["one-process", "jobs-2"])
+
+
+@JOBS
+def test_slow_pipe_gets_answers_before_input_ends(tiny_model, jobs):
     """tag answers as lines arrive: each line is tagged before the next is written."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "seqtag", "tag", "-m", str(tiny_model), "-i", "tokenized", "-f", "tsv"],
+        [sys.executable, "-m", "seqtag", "tag", "-m", str(tiny_model), "-i", "tokenized", "-f", "tsv", *jobs],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
     )  # fmt: skip
     try:
@@ -323,11 +328,12 @@ def test_slow_pipe_gets_answers_before_input_ends(tiny_model):
     assert process.returncode == 0
 
 
-def test_sigterm_ends_tagging_after_whole_sentences_with_143(tiny_model):
+@JOBS
+def test_sigterm_ends_tagging_after_whole_sentences_with_143(tiny_model, jobs):
     import signal
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "seqtag", "tag", "-m", str(tiny_model), "-i", "tokenized", "-f", "tsv"],
+        [sys.executable, "-m", "seqtag", "tag", "-m", str(tiny_model), "-i", "tokenized", "-f", "tsv", *jobs],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
     )  # fmt: skip
     try:

@@ -1,5 +1,6 @@
 """--jobs N: `seqtag tag` with worker processes gives the same bytes as one process, in input
-order, streamed over a slow pipe, and bad input and signals end it as they end one process;
+order (streaming over a slow pipe and SIGTERM: tests/test_cli.py, with and without --jobs),
+and bad input ends it as it ends one process;
 `seqtag train` with members side by side gives the same ensemble as one after another."""
 
 import signal
@@ -87,24 +88,6 @@ def _tag_process(model, *options):
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         bufsize=1,
     )  # fmt: skip
-
-
-def test_jobs_answer_a_slow_pipe_line_by_line_and_end_on_sigterm(tiny_model):
-    process = _tag_process(tiny_model, "--jobs", "2")
-    try:
-        for word in ("first", "second", "third"):
-            process.stdin.write(word + "\n")
-            process.stdin.flush()
-            assert process.stdout.readline().split("\t")[0] == word
-            assert process.stdout.readline() == "\n"
-        process.send_signal(signal.SIGTERM)  # while it waits for more input
-        assert process.wait(timeout=60) == 143
-        assert process.stdout.read() == ""
-        assert process.stderr.read() == "Terminated: output ends after the last whole sentence.\n"
-    finally:
-        process.kill()
-        for stream in (process.stdin, process.stdout, process.stderr):
-            stream.close()
 
 
 def test_jobs_end_at_eof_with_every_sentence(tiny_model):
