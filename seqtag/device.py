@@ -84,9 +84,12 @@ def set_threads(threads: int | None) -> None:
 
 
 def available_cpus(cgroup: str | Path = "/sys/fs/cgroup") -> int:
-    """The CPUs this process may use: those its affinity allows (taskset, a container's cpuset),
-    fewer where a cgroup CPU quota (Docker's --cpus, Kubernetes limits, Slurm) allows less
-    time than that, rounded up; at least 1. The machine's core count only where neither says."""
+    """The CPUs this process may use: those its affinity allows (taskset, a container's cpuset,
+    Slurm's CPU binding), fewer where the cgroup's CPU quota (Docker's --cpus, Kubernetes
+    limits) allows less time than that, rounded up; at least 1. The machine's core count only
+    where neither says. The quota is read at the cgroup root, which is the container's own
+    inside a container; a quota set on a cgroup below the root (systemd's CPUQuota= on the
+    host) is not seen."""
     count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     count = count or 1
     quota = _cgroup_quota(Path(cgroup))

@@ -12,6 +12,7 @@ member finishes, and an interrupted member starts over when the run is resumed.
 from __future__ import annotations
 
 import dataclasses
+import os
 import queue
 import signal
 import traceback
@@ -140,8 +141,6 @@ class Members:
         interrupted (each running member then ends with its best epoch so far). The
         checkpoint keeps the members finished in member order, so a resumed run goes on
         with the first one missing."""
-        if self.device.type != "cpu":
-            raise SeqtagError("--jobs trains ensemble members side by side on the CPU only")
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
@@ -150,17 +149,24 @@ class Members:
         done: dict[int, tuple[dict, TrainResult]] = {}  # members that trained an epoch or more
         completed: set[int] = set()  # those that finished uninterrupted
         next_finished = members[0] if members else 0
-        interrupted = False
+        stopping = False
+
+        def stop_all(signum: int) -> None:
+            """Start no other member, and end the running ones with their best epoch."""
+            nonlocal stopping
+            stopping = True
+            self.stopped_by = self.stopped_by or signum
+            waiting.clear()
+            running.stop()
+
         # Ctrl-C and SIGTERM are looked at between messages, so none is lost halfway through.
         stop = signals_deferred(None, signal.SIGINT, signal.SIGTERM)
         try:
             with stop as signalled:
                 while waiting or running:
-                    if signalled.fired and not interrupted:  # let every member end well
-                        interrupted, self.stopped_by = True, signalled.signum
-                        waiting.clear()
-                        running.stop()
-                    while waiting and len(running) < jobs and not interrupted:
+                    if signalled.fired and not stopping:
+                        stop_all(signalled.signum)
+                    while waiting and len(running) < jobs:
                         member = waiting.popleft()
                         training = self._member_training(member)
                         job = _MemberJob(member, data, self.config, training, threads, resume)
@@ -170,16 +176,19 @@ class Members:
                     try:
                         kind, member, payload = messages.get(timeout=0.5)
                     except queue.Empty:
-                        running.check(stopping=interrupted)
+                        running.check(stopping=stopping)
                         continue
                     if kind == "epoch":
                         report.on_epoch(payload, member)
                         continue
                     running.ended(member)
                     if kind == "error":
-                        raise RuntimeError(f"ensemble member {member + 1} failed:\n{payload}")
+                        raise _worker_error(member, payload)
                     state, member_interrupted = payload
-                    interrupted = interrupted or member_interrupted
+                    if member_interrupted and not stopping:
+                        # SIGTERM reached the worker itself: sent to the whole process group,
+                        # as `timeout`, systemd and Slurm do. The run ends as if sent here.
+                        stop_all(signal.SIGTERM)
                     if state is None:
                         continue
                     state = _as_tensors(state)
@@ -195,10 +204,12 @@ class Members:
                         next_finished += 1
                         if save_checkpoint is not None:
                             save_checkpoint({})  # no member in training: resume starts the next
+                if signalled.fired and not stopping:  # after the last member's message
+                    stop_all(signalled.signum)
         finally:
             running.kill()
         results.extend(done[member][1] for member in sorted(done))
-        return interrupted
+        return stopping
 
     def final_model(self, results: Sequence[TrainResult], model_config: ModelConfig):
         """The model to save and its dev score: the one network, or the ensemble of the
@@ -222,26 +233,59 @@ class _MemberJob:
     training: TrainConfig
     threads: int
     resume: dict[str, Any] | None
+    parent: int = dataclasses.field(default_factory=os.getpid)  # the process that started it
 
 
-def _train_member(job: _MemberJob, messages) -> None:
+def _train_member(inbox, messages) -> None:
     """A worker process: fit one member, posting ("epoch", member, EpochReport) after each
     epoch, then ("done", member, (best weights as numpy or None, interrupted)), or ("error",
     member, traceback). SIGTERM ends it as Ctrl-C ends fit; Ctrl-C is ignored (_Running.start)
     and left to the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The first SIGTERM ends training as Ctrl-C ends fit; later ones (the parent passes on the
+    # SIGTERM that a process group got too), and any once the result is on its way, are let be.
+    stoppable = [True]
+
+    def on_sigterm(_signum, _frame) -> None:
+        if stoppable[0]:
+            stoppable[0] = False
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        with signal_raises(signal.SIGTERM, KeyboardInterrupt):
-            torch.set_num_threads(job.threads)
-            hooks = Hooks(on_epoch=lambda report: messages.put(("epoch", job.member, report)))
-            result = fit(job.data, job.config, job.training, torch.device("cpu"), hooks, job.resume)
+        job: _MemberJob = inbox.get()
+    except KeyboardInterrupt:  # stopped before its job came
+        return
+
+    def on_epoch(report: EpochReport) -> None:
+        if os.getppid() != job.parent:  # the parent died (killed, out of memory): stop too
+            os._exit(1)
+        messages.put(("epoch", job.member, report))
+
+    try:
+        torch.set_num_threads(job.threads)
+        hooks = Hooks(on_epoch=on_epoch)
+        result = fit(job.data, job.config, job.training, torch.device("cpu"), hooks, job.resume)
+        stoppable[0] = False
     except KeyboardInterrupt:  # stopped before training began
         messages.put(("done", job.member, (None, True)))
+        return
+    except SeqtagError as error:  # said to the user as any SeqtagError is
+        messages.put(("error", job.member, (error.message, error.path, error.line)))
         return
     except Exception:
         messages.put(("error", job.member, traceback.format_exc()))
         return
     state = _as_arrays(finished_member(result)) if result.epochs else None
     messages.put(("done", job.member, (state, result.interrupted)))
+
+
+def _worker_error(member: int, payload) -> Exception:
+    """A worker's failure, raised here: a SeqtagError as itself, anything else (a bug) as a
+    RuntimeError with the worker's traceback."""
+    if isinstance(payload, tuple):
+        return SeqtagError(*payload)
+    return RuntimeError(f"ensemble member {member + 1} failed:\n{payload}")
 
 
 def _as_arrays(state: dict[str, Any]) -> dict[str, Any]:
@@ -261,22 +305,30 @@ class _Running:
 
     def __init__(self) -> None:
         self.processes: dict[int, Any] = {}
+        self.inboxes: dict[int, Any] = {}  # each worker's queue its job came by
         self.silent: set[int] = set()  # found dead without a word at the last check
 
     def __len__(self) -> int:
         return len(self.processes)
 
     def start(self, context, job: _MemberJob, messages) -> None:
-        """Start a worker, deaf to Ctrl-C: the parent stops workers with SIGTERM."""
-        process = context.Process(target=_train_member, args=(job, messages), daemon=True)
+        """Start a worker, deaf to Ctrl-C (the parent stops workers with SIGTERM), and send
+        it its job after: starting with the training data as an argument would block until
+        the new process read it all, and a Ctrl-C meanwhile would be lost."""
+        inbox = context.Queue()
+        inbox.cancel_join_thread()  # a worker killed before it read its job must not hang us
+        process = context.Process(target=_train_member, args=(inbox, messages), daemon=True)
         with children_ignore_ctrl_c():
             process.start()
+        inbox.put(job)  # sent by the queue's own thread, while this one goes on
         self.processes[job.member] = process
+        self.inboxes[job.member] = inbox  # kept: the worker rebuilds its lock from this one
 
     def ended(self, member: int) -> None:
         process = self.processes.pop(member, None)
         if process is not None:
             process.join()
+        self.inboxes.pop(member, None)
         self.silent.discard(member)
 
     def check(self, stopping: bool) -> None:
@@ -287,8 +339,7 @@ class _Running:
             if process.is_alive():
                 continue
             if member in self.silent:
-                self.processes.pop(member).join()
-                self.silent.discard(member)
+                self.ended(member)
                 if not stopping:
                     raise SeqtagError(
                         f"the process training ensemble member {member + 1} stopped "
@@ -308,3 +359,4 @@ class _Running:
             process.kill()
             process.join()
         self.processes.clear()
+        self.inboxes.clear()

@@ -11,6 +11,7 @@ the caller handles; only the words of each sentence travel to them.
 from __future__ import annotations
 
 import os
+import signal
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -52,6 +53,7 @@ _tagger: Any = None  # the worker's model
 
 def _load(model_file: str, threads: int, tag_dictionary: bool) -> None:
     global _tagger
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's (see TaggingPool)
     from seqtag.device import set_blas_threads
 
     set_blas_threads(threads)  # before numpy loads, which load_tagger's module does

@@ -238,6 +238,11 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         def save_checkpoint(state: dict) -> None:
             RunCheckpoint(record, vocabularies, finished, state).save(request.checkpoint_dir)
 
+    jobs = request.jobs
+    if jobs > 1 and n_members > 1 and target.type != "cpu":
+        report.say(f"--jobs trains members side by side on the CPU; on {target.type} they train "
+                   "one after another.")  # fmt: skip
+        jobs = 1
     members = Members(train_set, dev_set, vocabularies, member_config, train_config, target)
     report.begin(dev_metric_for(model_config)[0])
     results, interrupted = members.train(
@@ -247,7 +252,7 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         finished=finished,
         save_checkpoint=save_checkpoint,
         pretrained=pretrained,
-        jobs=request.jobs,
+        jobs=jobs,
         threads=request.threads or 1,
     )
     outcome = TrainOutcome(

@@ -64,7 +64,8 @@ def signals_deferred(say: Callable[[str], None] | None, *signums: int):
 def children_ignore_ctrl_c():
     """Processes started inside ignore SIGINT (a new Python keeps an ignored SIGINT ignored),
     so the terminal's Ctrl-C, sent to the whole process group, reaches only this process,
-    which then stops them as it sees fit. A Ctrl-C while inside is lost: keep it short."""
+    which then stops them as it sees fit. A Ctrl-C while inside is lost: keep it short (start
+    processes with small arguments and send them their work after)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -219,3 +219,63 @@ def test_members_side_by_side_drop_the_batch_bar():
     display.on_epoch(EpochReport(1, 0.5, 0.9, 0.9, 1, 3.0, 10, 0.002), member=1)
     assert display.bar is None and bar.stopped
     assert "member 2  epoch   1" in display.console.file.getvalue()
+
+
+def _side_by_side(tmp_path, *options, **popen):
+    tiny = [o for o in TINY_ARCHITECTURE if o != "-q"]
+    tiny[tiny.index("--max-epochs") + 1] = "500"
+    return subprocess.Popen(
+        [sys.executable, "-m", "seqtag", "train", str(DATA / "en_ewt-excerpt-dev.conllu"),
+         "-o", str(tmp_path / "m.model"), *tiny, "--patience", "500", "--max-lr-decays", "0",
+         "--progress", "--jobs", "2", *options],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, **popen,
+    )  # fmt: skip
+
+
+def _wait_for(process, text: str) -> None:
+    for line in process.stderr:
+        if text in line:
+            return
+    raise AssertionError(f"never said {text!r}")
+
+
+def test_train_jobs_end_on_sigterm_to_the_whole_process_group(tmp_path):
+    """`timeout`, systemd and Slurm signal every process of the group: the workers end first,
+    and the run must still end as SIGTERM says (143, the model saved), never hang."""
+    import os
+
+    process = _side_by_side(tmp_path, "--ensemble", "3", start_new_session=True)
+    _wait_for(process, "epoch   2")
+    os.killpg(process.pid, signal.SIGTERM)
+    rest = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=120) == 143, rest
+    assert "Interrupted: saved the best model so far" in rest and "Traceback" not in rest
+
+
+def test_train_jobs_say_when_a_worker_dies(tmp_path):
+    import os
+    from pathlib import Path
+
+    process = _side_by_side(tmp_path, "--ensemble", "2")
+    _wait_for(process, "member 2  epoch   1")
+    workers = [
+        int(task.name)
+        for task in Path("/proc").iterdir()
+        if task.name.isdigit()
+        and _parent(task) == process.pid
+        and b"spawn_main" in (task / "cmdline").read_bytes()
+    ]
+    assert workers
+    os.kill(workers[0], signal.SIGKILL)
+    rest = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=120) == 1, rest
+    assert "stopped unexpectedly (exit status -9" in rest and "Traceback" not in rest
+
+
+def _parent(task) -> int:
+    try:
+        return int((task / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1

@@ -83,9 +83,9 @@ def jobs_option(what: str):
         default=1,
         show_default=True,
         callback=_cpus_for_zero,
-        help=what + " 0: one per CPU this process may use (its affinity and any cgroup CPU "
-        "quota, as in a container or a Slurm job). Processes, unlike threads, do not wait for "
-        "each other, so a busy machine slows them only by the CPU time it takes.",
+        help=what + " 0: one per CPU this process may use (its affinity, as taskset or a "
+        "Slurm job sets it, and a container's CPU quota). Processes, unlike threads, do not "
+        "wait for each other, so a busy machine slows them only by the CPU time it takes.",
     )
 
 
