@@ -1,9 +1,11 @@
 """Training and tagging time on a quiet machine and beside one busy process, by thread count.
 
 What a user meets on a laptop running a browser or a shared CI runner: the quick start's
-training command (the corpus in data/), one epoch of en_ewt (train-ewt), and tagging en_ewt
+training command (the corpus in data/), the ensemble the excerpt gets without --preset
+(train-ensemble), one epoch of en_ewt (train-ewt), and tagging en_ewt
 train's words, each a whole process, on a quiet machine and with one other CPU-bound process
-running (a Python busy loop, not pinned), with each of the thread settings asked for. ``default`` runs the command as a
+running (a Python busy loop, not pinned), with each of the thread settings asked for (or of
+another option's, --vary --jobs). ``default`` runs the command as a
 user types it (no --threads; what that means is the code's default at the commit measured).
 Each round runs every quiet run, then every busy one, the settings' order alternating between
 rounds; a busy run past --busy-limit times the same quiet run's first time is stopped and
@@ -33,6 +35,9 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent.parent / "data"
 TRAIN = ["train", str(DATA / "en_ewt-excerpt-train.conllu"), "--preset", "pos", "-q"]
 TRAIN += ["--dev", str(DATA / "en_ewt-excerpt-dev.conllu")]
+# What `seqtag train` chooses for the excerpt without --preset: an ensemble of three networks.
+TRAIN_ENSEMBLE = ["train", str(DATA / "en_ewt-excerpt-train.conllu"), "--no-tokenizer", "-q"]
+TRAIN_ENSEMBLE += ["--dev", str(DATA / "en_ewt-excerpt-dev.conllu")]
 
 
 def conllu_words(path: Path) -> str:
@@ -68,14 +73,17 @@ def timed(command: list[str], timeout: float, stdin_path: Path | None = None) ->
     return time.perf_counter() - start
 
 
-def thread_options(setting: str) -> list[str]:
-    return [] if setting == "default" else ["--threads", setting]
+def setting_options(option: str, setting: str) -> list[str]:
+    return [] if setting == "default" else [option, setting]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", default="default,1,2", help="comma-separated settings")
+    parser.add_argument(
+        "--vary", default="--threads", help="the option the settings are for (e.g. --jobs)"
+    )
     parser.add_argument("--tasks", default="train,tag")
     parser.add_argument("--tokens", type=Path, help="words to tag, one sentence a line")
     parser.add_argument("--en-ewt", type=Path, help="the en_ewt folder, for task train-ewt")
@@ -113,6 +121,9 @@ def main() -> None:
                         if task == "train":
                             command = [*seqtag, *TRAIN, "-o", str(work / "run.model")]
                             stdin = None
+                        elif task == "train-ensemble":  # no --preset: the data's ensemble
+                            command = [*seqtag, *TRAIN_ENSEMBLE, "-o", str(work / "e.model")]
+                            stdin = None
                         elif task == "train-ewt":  # one epoch of a large treebank
                             command = [*seqtag, "train", str(args.en_ewt / "train.conllu")]
                             command += ["--dev", str(args.en_ewt / "dev.conllu"), "-q"]
@@ -123,12 +134,13 @@ def main() -> None:
                             command = [*seqtag, "tag", "-m", str(model), "-i", "tokenized"]
                             command += ["-f", "tsv", "--device", "cpu"]
                             stdin = tokens
-                        key = f"{task} {load} threads={setting}"
-                        quiet = seconds.get(f"{task} quiet threads={setting}", [None])[0]
+                        name = args.vary.lstrip("-")
+                        key = f"{task} {load} {name}={setting}"
+                        quiet = seconds.get(f"{task} quiet {name}={setting}", [None])[0]
                         limit = args.timeout
                         if load == "busy" and quiet is not None:
                             limit = args.busy_limit * quiet
-                        elapsed = timed(command + thread_options(setting), limit, stdin)
+                        elapsed = timed(command + setting_options(args.vary, setting), limit, stdin)
                         seconds.setdefault(key, []).append(elapsed)
                         shown = "stopped" if elapsed is None else f"{elapsed:.1f} s"
                         print(f"round {round_ + 1}: {key}: {shown}", file=sys.stderr, flush=True)
