@@ -5,7 +5,7 @@ training command (the corpus in data/), the ensemble the excerpt gets without --
 (train-ensemble), one epoch of en_ewt (train-ewt), and tagging en_ewt
 train's words, each a whole process, on a quiet machine and with one other CPU-bound process
 running (a Python busy loop, not pinned), with each of the thread settings asked for (or of
-another option's, --vary --jobs). ``default`` runs the command as a
+another option's, --vary=--jobs). ``default`` runs the command as a
 user types it (no --threads; what that means is the code's default at the commit measured).
 Each round runs every quiet run, then every busy one, the settings' order alternating between
 rounds; a busy run past --busy-limit times the same quiet run's first time is stopped and
