@@ -163,6 +163,9 @@ class RunRecord:
     # Whether the run learns a segmenter once the tagger is saved (train --tokenizer); runs
     # checkpointed before the segmenter existed did not.
     tokenizer: bool = False
+    # The model the run started from (train --init), and its file's sha256 when the run began.
+    init: str | None = None
+    init_sha256: str | None = None
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any]) -> RunRecord:

@@ -77,6 +77,7 @@ class Members:
         finished: list,
         save_checkpoint,
         pretrained,
+        start=None,
         jobs: int = 1,
         threads: int = 1,
     ) -> tuple[list[TrainResult], int | None]:
@@ -85,13 +86,15 @@ class Members:
         with ``jobs`` > 1 side by side in that many worker processes of ``threads`` threads.
         Returns the fitted members, in member order, the restored ones first, and the exit
         status for an interruption by Ctrl-C (130) or SIGTERM (143), or None when all
-        finished; an interrupted member's best epoch so far is among the results."""
+        finished; an interrupted member's best epoch so far is among the results.
+        ``pretrained``: the --embeddings table; ``start``: what each member takes from a model
+        trained before (transfer.Start, train --init)."""
         results = [
             restored_member(state, self.config, self.vocabularies, self.device)
             for state in finished
         ]
         first = len(results)
-        data = TrainingData(self.train_set, self.dev_set, self.vocabularies, pretrained)
+        data = TrainingData(self.train_set, self.dev_set, self.vocabularies, pretrained, start)
         resume = (resumed.training or None) if resumed is not None else None
         try:
             with signal_raises(signal.SIGTERM, KeyboardInterrupt) as terminated:
@@ -124,7 +127,7 @@ class Members:
             if n_members > 1:
                 report.on_member(member, n_members, training.seed)
             hooks = Hooks(report.on_epoch, report.on_batch, save_checkpoint)
-            result = fit(data, self.config, training, self.device, hooks, resume)
+            result = fit(data, self.config, training, self.device, hooks, resume, member)
             resume = None
             if result.epochs:
                 results.append(result)
@@ -265,7 +268,9 @@ def _train_member(inbox, messages) -> None:
     try:
         torch.set_num_threads(job.threads)
         hooks = Hooks(on_epoch=on_epoch)
-        result = fit(job.data, job.config, job.training, torch.device("cpu"), hooks, job.resume)
+        result = fit(
+            job.data, job.config, job.training, torch.device("cpu"), hooks, job.resume, job.member
+        )
         stoppable[0] = False
     except KeyboardInterrupt:  # stopped before training began
         messages.put(("done", job.member, (None, True)))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from seqtag import modelfile
+from seqtag import modelfile, transfer
 from seqtag.batch import Batcher
 from seqtag.checkpoint import RunCheckpoint, RunRecord
 from seqtag.config import (
@@ -102,6 +102,12 @@ class TrainRequest:
     repair: bool = True  # entity tags that break the scheme: repaired (False: an error)
     embeddings: str | None = None
     embeddings_limit: int = EMBEDDINGS_LIMIT
+    # A model file to start from (transfer.Start): its network shape, and its weights wherever
+    # the vocabularies and labels allow.
+    init: str | None = None
+    # A treebank of a related language: a network of one member is first trained on it (dev
+    # as the run's), saved beside the output as OUTPUT.related, and the run starts from it.
+    related: str | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainConfig = field(default_factory=TrainConfig)
     device: str = "auto"
@@ -146,6 +152,10 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         request = _resumed_request(request, resumed)
     elif request.train_file is None or request.output is None:
         raise UsageError("give TRAIN.conllu and -o/--output (or --resume DIR)")
+    if request.related is not None:
+        request, first = _after_related(request, report)
+        if first is not None:  # interrupted while training on the related treebank
+            return first
     if request.checkpoint_dir is not None and request.train_file == "-":
         raise UsageError("--checkpoint needs TRAIN.conllu as a file, not stdin, to resume")
     column = Column.parse(request.column or "upos")
@@ -176,6 +186,13 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
             request, model_config, train_config, words, scheme is not None, report
         )
     model_config = _with_output_layer(request, model_config, scheme, requested_crf, report)
+    source = None
+    if request.init is not None:
+        source = _init_source(request, resumed)
+        typed = {name: request.given[name] for name in request.typed}
+        model_config, changed = transfer.shaped_like(source, model_config, typed)
+        if changed and resumed is None:
+            report.say(f"The network takes {source.path}'s shape: {', '.join(changed)}.")
     # What is done with the --tag-dictionary asked for; train_config keeps the request, so a
     # checkpoint resumes with the command that started it.
     tag_dictionary = _tag_dictionary_choice(request, train_config, scheme, n_columns, report)
@@ -200,14 +217,14 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         vocabularies = resumed.vocabularies
     if train_format != "conllu" and request.column is None:
         column = Column.parse(conllu_column_for(vocabularies.labels.to_list()))
-    source = f"column {column.spec}"
+    learned_from = f"column {column.spec}"
     if train_format != "conllu":
         kind = {"columns": "column", "iob2": "Universal NER (iob2)"}.get(train_format, train_format)
-        source = f"a {kind} file (CoNLL-U output: {column.spec})"
+        learned_from = f"a {kind} file (CoNLL-U output: {column.spec})"
     report.say(
         f"Training on {counted(len(train_set), 'sentence')} ({counted(words, 'word')}), "
         f"{' + '.join(str(len(labels)) for labels in vocabularies.label_sets)} "
-        f"label{'' if sum(map(len, vocabularies.label_sets)) == 1 else 's'} from {source}; "
+        f"label{'' if sum(map(len, vocabularies.label_sets)) == 1 else 's'} from {learned_from}; "
         f"dev {counted(len(dev_set), 'sentence')}; device {target.type}."
     )
     if scheme is not None:
@@ -216,6 +233,10 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
             f"Entity labels ({scheme.upper()}): {output_layer} output layer, word dropout "
             f"{train_config.word_dropout:g}, dev scored by entity F1."
         )
+    start = None
+    if source is not None:
+        start = transfer.Start.build(source, vocabularies, model_config, tuple(column.names))
+        report.say(start.summary)
     n_members = model_config.ensemble
     member_config = dataclasses.replace(model_config, ensemble=1)
     # Ensemble members that finished before the checkpoint; "training" is the next one's state.
@@ -233,7 +254,7 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         )
     save_checkpoint = None
     if request.checkpoint_dir is not None:
-        record = _run_record(request, column, model_config, train_config, digest, preset)
+        record = _run_record(request, column, model_config, train_config, digest, preset, source)
 
         def save_checkpoint(state: dict) -> None:
             RunCheckpoint(record, vocabularies, finished, state).save(request.checkpoint_dir)
@@ -252,6 +273,7 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         finished=finished,
         save_checkpoint=save_checkpoint,
         pretrained=pretrained,
+        start=start,
         jobs=jobs,
         threads=request.threads or 1,
     )
@@ -290,6 +312,7 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
                 **({"preset": preset} if preset not in (None, AUTO) else {}),
                 "dev_source": data.dev_source,
                 "embeddings": request.embeddings,
+                **({"started_from": source.record} if source is not None else {}),
                 "training_seconds": round(seconds, 1),
                 "interrupted": interrupted is not None,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -389,8 +412,58 @@ def _refuse_untagged_text(train_set: list[Sentence], name: str) -> None:
         )
 
 
+def _init_source(request: TrainRequest, resumed: RunCheckpoint | None) -> transfer.Source:
+    """The model the run starts from; a resumed run's must be the file it began with."""
+    source = transfer.Source.read(request.init)
+    if resumed is not None and source.record["sha256"] != resumed.run.init_sha256:
+        raise SeqtagError(
+            "the model the run started from (--init) changed since the checkpoint was written; "
+            "resuming would not give the run it started",
+            request.init,
+        )
+    return source
+
+
+def _after_related(
+    request: TrainRequest, report: Report
+) -> tuple[TrainRequest, TrainOutcome | None]:
+    """--related: train a network of one member on the related treebank first (the run's
+    column, options and dev; no tokenizer), saved as OUTPUT.related; the request that starts
+    from it, and None, or the outcome of that training when it was interrupted."""
+    if request.init is not None:
+        raise UsageError(
+            "give --related or --init, not both: --related trains the model to start from"
+        )
+    if request.checkpoint_dir is not None:
+        raise UsageError(
+            "--related does not go with --checkpoint yet: train on the related treebank first "
+            "(seqtag train RELATED.conllu --dev DEV -o related.model --preset pos --checkpoint "
+            "DIR), then train with --init related.model"
+        )
+    path = f"{request.output}.related"
+    report.say(
+        f"First, one network on the related treebank {request.related} (dev: "
+        f"{request.dev_file or 'held out of it'}), saved as {path}:"
+    )
+    first = dataclasses.replace(
+        request,
+        train_file=request.related,
+        output=path,
+        related=None,
+        model=dataclasses.replace(request.model, ensemble=1),
+        training=dataclasses.replace(request.training, tag_dictionary="off"),
+        tokenizer=False,
+        preset=None,  # the run's own settings, as given, whatever preset its data may choose
+    )
+    outcome = train_run(first, report)
+    if outcome.interrupted is not None or not outcome.saved:
+        return request, outcome
+    report.say(f"Then {request.train_file}, starting from {path}:")
+    return dataclasses.replace(request, related=None, init=path), None
+
+
 def _run_record(
-    request: TrainRequest, column: Column, model_config, train_config, digest: str, preset
+    request: TrainRequest, column: Column, model_config, train_config, digest: str, preset, source
 ):
     """The settings a checkpoint keeps, paths made absolute so --resume works from anywhere."""
 
@@ -411,6 +484,8 @@ def _run_record(
         data_digest=digest,
         preset=preset,
         tokenizer=request.tokenizer,
+        init=absolute(request.init),
+        init_sha256=source.record["sha256"] if source is not None else None,
     )
 
 
@@ -535,11 +610,12 @@ def _resumed_request(request: TrainRequest, resumed: RunCheckpoint) -> TrainRequ
     run = resumed.run
     options = as_recorded(run.options)
     recorded = {**options, **dataclasses.asdict(run)}
-    del recorded["options"], recorded["data_digest"], recorded["preset"]
+    del recorded["options"], recorded["data_digest"], recorded["preset"], recorded["init_sha256"]
     for name, value in request.given.items():
         if name in RESUME_FREE:
             continue
-        if name in ("train_file", "dev_file", "output", "embeddings") and value not in (None, "-"):
+        paths = ("train_file", "dev_file", "output", "embeddings", "init")
+        if name in paths and value not in (None, "-"):
             value = str(Path(value).resolve())
         if value != recorded.get(name):
             option = _OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
@@ -561,6 +637,7 @@ def _resumed_request(request: TrainRequest, resumed: RunCheckpoint) -> TrainRequ
         repair=run.repair,
         embeddings=run.embeddings,
         embeddings_limit=run.embeddings_limit,
+        init=run.init,
         scheme=scheme,
         crf=crf,
         model=model_config,

@@ -31,6 +31,8 @@ from seqtag.vocab import UNK, Vocabularies
 if TYPE_CHECKING:
     import numpy
 
+    from seqtag.transfer import Start
+
 
 @dataclass
 class EpochReport:
@@ -65,6 +67,8 @@ class TrainingData:
     dev: Sequence[Sentence]
     vocabularies: Vocabularies
     pretrained: numpy.ndarray | None = None
+    # What each member takes from a model trained before (train --init); None: a random start.
+    start: Start | None = None
 
 
 @dataclass
@@ -211,6 +215,7 @@ def fit(
     device: torch.device,
     hooks: Hooks | None = None,
     resume: dict[str, Any] | None = None,
+    member: int = 0,
 ) -> TrainResult:
     """Train until ``patience`` epochs pass without a better dev score, the learning rate has
     been cut ``max_lr_decays`` times, or ``max_epochs``.
@@ -224,6 +229,9 @@ def fit(
     seqtag.checkpoint) before the callback returns. Handing a stored state back as ``resume`` continues
     the run exactly as if it had never stopped (on CPU, given the same data and configs).
 
+    ``member``: which member of an ensemble this is, for ``data.start`` (train --init), which
+    gives each member the weights of a source member.
+
     """
     hooks = hooks or Hooks()
     train, dev, vocabularies, pretrained = data.train, data.dev, data.vocabularies, data.pretrained
@@ -234,6 +242,8 @@ def fit(
     model = build_network(model_config, vocabularies)
     if pretrained is not None:
         model.pretrained_vectors.copy_(torch.from_numpy(pretrained))
+    if data.start is not None:
+        data.start.apply(model, member)
     model = model.to(device)
     # fused: one kernel for the whole update instead of a dozen passes over every weight; on a
     # CPU the optimizer step drops from ~10% of training time to ~2%.

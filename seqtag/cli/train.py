@@ -93,6 +93,24 @@ from seqtag.presets import auto_rule
     "training word. Each adds 4 bytes per dimension to the model file.",
 )
 @click.option(
+    "--init",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="MODEL",
+    help="Start from a model trained before, e.g. on a related language: its network shape, "
+    "its character and sentence encoders, and its word, affix and label weights wherever the "
+    "two vocabularies share the string. Labels are matched by name.",
+)
+@click.option(
+    "--related",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="A treebank of a related language (same column): one network is trained on it first "
+    "(early stopping on this run's dev), saved as OUTPUT.related, and this run starts from it "
+    "as with --init.",
+)
+@click.option(
     "--scheme",
     type=click.Choice(["auto", "none", *SCHEMES]),
     default="auto",
@@ -216,7 +234,8 @@ def build_request(ctx: click.Context, **fixed):
         name: options[name]
         for name in (
             "train_file", "output", "dev_file", "column", "input_format", "tag_column",
-            "encoding_errors", "scheme", "crf", "repair", "embeddings", "embeddings_limit",
+            "encoding_errors", "scheme", "crf", "repair", "embeddings", "embeddings_limit", "init",
+            "related",
             "device", "threads", "jobs", "checkpoint_dir", "resume_dir", "tokenizer",
         )
         if name in options and name in fields
