@@ -166,6 +166,7 @@ class RunRecord:
     # The model the run started from (train --init), and its file's sha256 when the run began.
     init: str | None = None
     init_sha256: str | None = None
+    transfer_check: bool = True
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any]) -> RunRecord:

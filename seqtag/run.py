@@ -108,6 +108,8 @@ class TrainRequest:
     # A treebank of a related language: a network of one member is first trained on it (dev
     # as the run's), saved beside the output as OUTPUT.related, and the run starts from it.
     related: str | None = None
+    # With init or related: also train without it, and keep whichever scores higher on dev.
+    transfer_check: bool = True
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainConfig = field(default_factory=TrainConfig)
     device: str = "auto"
@@ -266,17 +268,21 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         jobs = 1
     members = Members(train_set, dev_set, vocabularies, member_config, train_config, target)
     report.begin(dev_metric_for(model_config)[0])
+    how = {"pretrained": pretrained, "jobs": jobs, "threads": request.threads or 1}
     results, interrupted = members.train(
         n_members,
         report,
         resumed=resumed,
         finished=finished,
         save_checkpoint=save_checkpoint,
-        pretrained=pretrained,
         start=start,
-        jobs=jobs,
-        threads=request.threads or 1,
+        **how,
     )
+    check = None
+    if start is not None and request.transfer_check and results and interrupted is None:
+        results, interrupted, check = _checked_against_alone(
+            members, results, model_config, source, report, how
+        )
     outcome = TrainOutcome(
         request.output, saved=False, interrupted=interrupted, checkpoint_dir=request.checkpoint_dir
     )
@@ -312,7 +318,7 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
                 **({"preset": preset} if preset not in (None, AUTO) else {}),
                 "dev_source": data.dev_source,
                 "embeddings": request.embeddings,
-                **({"started_from": source.record} if source is not None else {}),
+                **_provenance(source, check),
                 "training_seconds": round(seconds, 1),
                 "interrupted": interrupted is not None,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -424,6 +430,47 @@ def _init_source(request: TrainRequest, resumed: RunCheckpoint | None) -> transf
     return source
 
 
+def _checked_against_alone(members, results, model_config, source, report: Report, how: dict):
+    """The dev check of a transfer (train --transfer-check): the same members trained from a
+    random start; the results kept (the transferred ones unless alone scored higher on dev),
+    the exit status of an interruption (the transferred ones are then kept), and the scores."""
+    n_members = len(results)
+    report.say(
+        f"Dev check: the same {counted(n_members, 'network')} trained without {source.path}, "
+        "to keep whichever scores higher on dev (--no-transfer-check skips this)."
+    )
+    alone, interrupted = members.train(
+        n_members, report, resumed=None, finished=[], save_checkpoint=None, **how
+    )
+    if interrupted is not None or len(alone) < n_members:
+        report.say(f"Dev check interrupted: keeping the start from {source.path}.")
+        return results, interrupted, None
+    with_transfer = members.final_model(results, model_config)[1]
+    without = members.final_model(alone, model_config)[1]
+    keep = with_transfer >= without
+    name = dev_metric_for(model_config)[0]
+    report.say(
+        f"Dev {name} {with_transfer:.4f} starting from {source.path}, {without:.4f} alone: "
+        + ("kept the start from it." if keep else "kept the network trained alone.")
+    )
+    check = {
+        "dev_with": with_transfer,
+        "dev_without": without,
+        "kept": "transfer" if keep else "alone",
+    }
+    return (results if keep else alone), None, check
+
+
+def _provenance(source: transfer.Source | None, check: dict | None) -> dict:
+    """What the model file says of a transfer: ``started_from`` when its weights started from
+    the source; the dev check's scores, naming the source tried when alone was kept."""
+    if source is None:
+        return {}
+    if check is None or check["kept"] == "transfer":
+        return {"started_from": source.record, **({"transfer_check": check} if check else {})}
+    return {"transfer_check": {**check, "tried": source.record}}
+
+
 def _after_related(
     request: TrainRequest, report: Report
 ) -> tuple[TrainRequest, TrainOutcome | None]:
@@ -485,6 +532,7 @@ def _run_record(
         preset=preset,
         tokenizer=request.tokenizer,
         init=absolute(request.init),
+        transfer_check=request.transfer_check,
         init_sha256=source.record["sha256"] if source is not None else None,
     )
 
@@ -638,6 +686,7 @@ def _resumed_request(request: TrainRequest, resumed: RunCheckpoint) -> TrainRequ
         embeddings=run.embeddings,
         embeddings_limit=run.embeddings_limit,
         init=run.init,
+        transfer_check=run.transfer_check,
         scheme=scheme,
         crf=crf,
         model=model_config,

@@ -301,3 +301,51 @@ def test_resume_refuses_an_init_model_that_changed(tmp_path, source_model):
     changed = CliRunner().invoke(main, ["train", "--resume", str(ckpt), "-q"])
     assert changed.exit_code == 1
     assert "the model the run started from (--init) changed" in changed.stderr
+
+
+def test_the_dev_check_keeps_the_start_and_says_both_scores(tmp_path, source_model):
+    out = tmp_path / "t.model"
+    result = _train(DEV, "-o", out, "--init", source_model, "--no-progress")
+    assert result.exit_code == 0, result.output
+    metadata = modelfile.read_metadata(out)
+    check = metadata["transfer_check"]
+    assert set(check) >= {"dev_with", "dev_without", "kept"}
+    kept_transfer = check["kept"] == "transfer"
+    assert ("started_from" in metadata) == kept_transfer and ("tried" in check) != kept_transfer
+    unchecked = _train(DEV, "-o", out, "--init", source_model, "--no-transfer-check")
+    assert unchecked.exit_code == 0
+    assert "transfer_check" not in modelfile.read_metadata(out)
+
+
+@pytest.mark.parametrize("alone_score", [0.5, 0.7])
+def test_the_dev_check_keeps_alone_only_when_it_scores_higher(alone_score):
+    from seqtag.run import _checked_against_alone, _provenance
+
+    transferred, alone = ["t1", "t2"], ["a1", "a2"]
+    said = []
+
+    class FakeMembers:
+        def train(self, n_members, report, **how):
+            assert n_members == 2 and how["save_checkpoint"] is None and "start" not in how
+            return alone, None
+
+        def final_model(self, results, config):
+            return None, 0.6 if results is transferred else alone_score
+
+    class Say:
+        def say(self, message):
+            said.append(message)
+
+    source = Source("n.model", [], None, CONFIG, ("upos",), {"file": "n.model"})
+    kept, interrupted, check = _checked_against_alone(
+        FakeMembers(), transferred, CONFIG, source, Say(), {"jobs": 1}
+    )
+    assert interrupted is None
+    if alone_score > 0.6:
+        assert kept is alone and check["kept"] == "alone"
+        assert said[-1].endswith("kept the network trained alone.")
+        assert _provenance(source, check) == {"transfer_check": {**check, "tried": source.record}}
+    else:
+        assert kept is transferred and check["kept"] == "transfer"
+        assert "0.6000 starting from n.model, 0.5000 alone: kept the start" in said[-1]
+        assert _provenance(source, check)["started_from"] == source.record

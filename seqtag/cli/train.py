@@ -111,6 +111,14 @@ from seqtag.presets import auto_rule
     "as with --init.",
 )
 @click.option(
+    "--transfer-check/--no-transfer-check",
+    default=True,
+    show_default=True,
+    help="With --init or --related: also train the same networks from a random start and "
+    "keep whichever scores higher on dev (twice the training time), so that a neighbour that "
+    "does not help costs no accuracy.",
+)
+@click.option(
     "--scheme",
     type=click.Choice(["auto", "none", *SCHEMES]),
     default="auto",
@@ -235,7 +243,7 @@ def build_request(ctx: click.Context, **fixed):
         for name in (
             "train_file", "output", "dev_file", "column", "input_format", "tag_column",
             "encoding_errors", "scheme", "crf", "repair", "embeddings", "embeddings_limit", "init",
-            "related",
+            "related", "transfer_check",
             "device", "threads", "jobs", "checkpoint_dir", "resume_dir", "tokenizer",
         )
         if name in options and name in fields
