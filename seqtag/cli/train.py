@@ -193,6 +193,8 @@ def train(ctx: click.Context, progress: bool, quiet: bool, **_options) -> None:
       seqtag train train.conllu --embeddings cc.wo.300.vec.gz -o upos.model
       seqtag train train.conllu --column misc:NER --preset ner -o ner.model
       seqtag train train.conllu --dev dev.conllu --preset pos-small -o upos.model
+      seqtag train lt-train.conllu --dev lt-dev.conllu --related lv.conllu -o upos.model
+      seqtag train lt-train.conllu --dev lt-dev.conllu --init lv.model -o upos.model
       seqtag train train.conllu --dev dev.conllu -o upos.model --checkpoint ckpt/
       seqtag train --resume ckpt/
     """
