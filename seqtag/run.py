@@ -487,6 +487,7 @@ def _after_related(
             "(seqtag train RELATED.conllu --dev DEV -o related.model --preset pos --checkpoint "
             "DIR), then train with --init related.model"
         )
+    _refuse_another_kind(request)
     path = f"{request.output}.related"
     report.say(
         f"First, one network on the related treebank {request.related} (dev: "
@@ -507,6 +508,32 @@ def _after_related(
         return request, outcome
     report.say(f"Then {request.train_file}, starting from {path}:")
     return dataclasses.replace(request, related=None, init=path), None
+
+
+_KINDS = {"conllu": "CoNLL-U", "columns": "a column file", "iob2": "Universal NER (iob2)"}
+
+
+def _refuse_another_kind(request: TrainRequest) -> None:
+    """--related must be a treebank of the kind of TRAIN (both CoNLL-U, say): a column file of
+    entity labels would teach a UPOS tagger labels it never uses."""
+    from seqtag.lines import open_lines
+    from seqtag.read import detect_format
+
+    if request.input_format != "auto" or request.train_file == "-":
+        return  # one format given for both, or a training file that cannot be read twice
+    kinds = []
+    for path in (request.train_file, request.related):
+        lines = open_lines(path, request.encoding_errors)
+        try:
+            kinds.append(detect_format(lines, need_tags=True))
+        finally:
+            lines.close()
+    if kinds[0] != kinds[1]:
+        raise SeqtagError(
+            f"this is {_KINDS[kinds[1]]} and {request.train_file} is {_KINDS[kinds[0]]}: "
+            "--related needs a treebank of the same kind, tagged in the same column",
+            request.related,
+        )
 
 
 def _run_record(

@@ -349,3 +349,15 @@ def test_the_dev_check_keeps_alone_only_when_it_scores_higher(alone_score):
         assert kept is transferred and check["kept"] == "transfer"
         assert "0.6000 starting from n.model, 0.5000 alone: kept the start" in said[-1]
         assert _provenance(source, check)["started_from"] == source.record
+
+
+def test_related_of_another_kind_is_refused_before_training(tmp_path):
+    columns = tmp_path / "ner.txt"
+    columns.write_text("Halima B-PER\nYusuf I-PER\nworks O\n\nAbuja B-LOC\n", encoding="utf-8")
+    out = tmp_path / "t.model"
+    result = _train(DEV, "-o", out, "--related", columns)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {columns}: this is a column file and {DEV} is CoNLL-U")
+    assert not (tmp_path / "t.model.related").exists()
+    missing = _train(DEV, "-o", out, "--related", tmp_path / "none.conllu")
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
