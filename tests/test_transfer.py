@@ -361,3 +361,15 @@ def test_related_of_another_kind_is_refused_before_training(tmp_path):
     assert not (tmp_path / "t.model.related").exists()
     missing = _train(DEV, "-o", out, "--related", tmp_path / "none.conllu")
     assert missing.exit_code == 1 and "Traceback" not in missing.output
+
+
+def test_cv_starts_every_fold_from_init_and_has_no_related(tmp_path, source_model):
+    result = CliRunner().invoke(
+        main,
+        ["cv", str(DEV), "--folds", "2", "--init", str(source_model), "--no-transfer-check",
+         "--json", *TINY_OPTIONS[:-2]],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["summary"]
+    related = CliRunner().invoke(main, ["cv", str(DEV), "--related", str(TRAIN)])
+    assert related.exit_code == 2 and "then cv --init related.model" in related.stderr

@@ -63,6 +63,11 @@ def cv(ctx: click.Context, folds, as_json, predictions_file, suspects, quiet, **
     params = ctx.params
     if params["train_file"] is None:
         raise click.UsageError("give CORPUS, the tagged file to cross-validate")
+    if params["related"] is not None:
+        raise click.UsageError(
+            "cv --related would train on the related treebank once a fold: train its model once "
+            "(seqtag train RELATED -o related.model --preset pos), then cv --init related.model"
+        )
     column = Column.parse(params["column"] or "upos")
     if len(column.names) > 1:
         raise click.UsageError("cv scores one column at a time: give --column with one name")
