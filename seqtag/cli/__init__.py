@@ -1,4 +1,4 @@
-"""Command line: train, eval, tag, select, cv, tokenize, train-tokenizer, info and presets. The
+"""Command line: train, eval, tag, select, cv, curve, tokenize, train-tokenizer, info and presets. The
 only package that prints.
 
 stdout carries data only; progress, summaries and warnings go to stderr. Expected failures are
@@ -6,7 +6,7 @@ stdout carries data only; progress, summaries and warnings go to stderr. Expecte
 torch is imported inside the commands, so ``seqtag --help`` starts fast.
 
 This module holds the ``seqtag`` group and its error handling; each command lives in a module of
-its own (``train``, ``evaluate``, ``tag``, ``select``, ``cv``, ``tokenize``, ``info``,
+its own (``train``, ``evaluate``, ``tag``, ``select``, ``cv``, ``curve``, ``tokenize``, ``info``,
 ``presets``), and what they share in ``common``.
 """
 
@@ -17,7 +17,7 @@ import sys
 
 import click
 
-from seqtag.cli import cv, evaluate, info, presets, select, tag, tokenize, train
+from seqtag.cli import curve, cv, evaluate, info, presets, select, tag, tokenize, train
 from seqtag.errors import SeqtagError
 from seqtag.version import __version__
 
@@ -62,5 +62,6 @@ main.add_command(info.info)
 main.add_command(presets.presets)
 main.add_command(select.select)
 main.add_command(cv.cv)
+main.add_command(curve.curve)
 main.add_command(tokenize.tokenize)
 main.add_command(tokenize.train_tokenizer)
