@@ -167,6 +167,7 @@ class RunRecord:
     init: str | None = None
     init_sha256: str | None = None
     transfer_check: bool = True
+    rnn_auto: bool = False  # train --rnn auto: the options name the LSTM, trained first
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any]) -> RunRecord:

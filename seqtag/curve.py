@@ -274,6 +274,7 @@ def _fingerprint(request, digest: str) -> str:
         "crf": request.crf,
         "embeddings": request.embeddings,
         "init": request.init,
+        "rnn_auto": request.rnn_auto,
         "data": digest,
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()

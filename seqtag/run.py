@@ -27,6 +27,7 @@ from seqtag.checkpoint import RunCheckpoint, RunRecord
 from seqtag.config import (
     EMBEDDINGS_LIMIT,
     ENTITY_WORD_DROPOUT,
+    RNN_AUTO,
     ModelConfig,
     TrainConfig,
     as_recorded,
@@ -110,6 +111,8 @@ class TrainRequest:
     related: str | None = None
     # With init or related: also train without it, and keep whichever scores higher on dev.
     transfer_check: bool = True
+    # --rnn auto: ``model`` says lstm; a GRU is trained after it and the better on dev kept.
+    rnn_auto: bool = False
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainConfig = field(default_factory=TrainConfig)
     device: str = "auto"
@@ -154,6 +157,11 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         request = _resumed_request(request, resumed)
     elif request.train_file is None or request.output is None:
         raise UsageError("give TRAIN.conllu and -o/--output (or --resume DIR)")
+    if request.rnn_auto and (request.init is not None or request.related is not None):
+        raise UsageError(
+            "--rnn auto trains both kinds from a random start; a run started from a model "
+            "(--init, --related) keeps that model's kind (leave --rnn out)"
+        )
     if request.related is not None:
         request, first = _after_related(request, report)
         if first is not None:  # interrupted while training on the related treebank
@@ -278,6 +286,15 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         start=start,
         **how,
     )
+    rnn_choice = None
+    if request.rnn_auto and results and interrupted is None:
+        gru = Members(train_set, dev_set, vocabularies,
+                      dataclasses.replace(member_config, rnn="gru"), train_config, target)  # fmt: skip
+        chosen, results, interrupted, rnn_choice = _rnn_chosen_on_dev(
+            (members, gru), results, model_config, report, how
+        )
+        if chosen is gru:
+            members, model_config = gru, dataclasses.replace(model_config, rnn="gru")
     check = None
     if start is not None and request.transfer_check and results and interrupted is None:
         results, interrupted, check = _checked_against_alone(
@@ -319,6 +336,7 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
                 "dev_source": data.dev_source,
                 "embeddings": request.embeddings,
                 **_provenance(source, check),
+                **({"rnn_auto": rnn_choice} if rnn_choice else {}),
                 "training_seconds": round(seconds, 1),
                 "interrupted": interrupted is not None,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -461,6 +479,37 @@ def _checked_against_alone(members, results, model_config, source, report: Repor
     return (results if keep else alone), None, check
 
 
+def _rnn_chosen_on_dev(both, results, model_config, report: Report, how: dict):
+    """--rnn auto: the GRU members trained after the LSTM ones (``both``: their Members); the
+    Members kept (the GRU only if it scores higher on dev), their results, the exit status of
+    an interruption (the LSTM is then kept) and both scores."""
+    lstm, gru = both
+    n_members = len(results)
+    report.say(
+        f"--rnn auto: now the same {counted(n_members, 'network')} with GRU layers; the one "
+        "that scores higher on dev is kept."
+    )
+    gru_results, interrupted = gru.train(
+        n_members, report, resumed=None, finished=[], save_checkpoint=None, **how
+    )
+    if interrupted is not None or len(gru_results) < n_members:
+        report.say("--rnn auto interrupted: keeping the LSTM.")
+        return lstm, results, interrupted, None
+    scores = {
+        "lstm": lstm.final_model(results, model_config)[1],
+        "gru": gru.final_model(gru_results, dataclasses.replace(model_config, rnn="gru"))[1],
+    }
+    kept = "gru" if scores["gru"] > scores["lstm"] else "lstm"
+    name = dev_metric_for(model_config)[0]
+    report.say(
+        f"Dev {name} {scores['lstm']:.4f} with LSTM layers, {scores['gru']:.4f} with GRU: "
+        f"kept the {kept.upper()}."
+    )
+    if kept == "gru":
+        return gru, gru_results, None, {**scores, "kept": kept}
+    return lstm, results, None, {**scores, "kept": kept}
+
+
 def _provenance(source: transfer.Source | None, check: dict | None) -> dict:
     """What the model file says of a transfer: ``started_from`` when its weights started from
     the source; the dev check's scores, naming the source tried when alone was kept."""
@@ -561,6 +610,7 @@ def _run_record(
         init=absolute(request.init),
         transfer_check=request.transfer_check,
         init_sha256=source.record["sha256"] if source is not None else None,
+        rnn_auto=request.rnn_auto,
     )
 
 
@@ -686,6 +736,8 @@ def _resumed_request(request: TrainRequest, resumed: RunCheckpoint) -> TrainRequ
     options = as_recorded(run.options)
     recorded = {**options, **dataclasses.asdict(run)}
     del recorded["options"], recorded["data_digest"], recorded["preset"], recorded["init_sha256"]
+    if run.rnn_auto:  # the command said --rnn auto; the configs name the LSTM trained first
+        recorded["rnn"] = RNN_AUTO
     for name, value in request.given.items():
         if name in RESUME_FREE:
             continue
@@ -714,6 +766,7 @@ def _resumed_request(request: TrainRequest, resumed: RunCheckpoint) -> TrainRequ
         embeddings_limit=run.embeddings_limit,
         init=run.init,
         transfer_check=run.transfer_check,
+        rnn_auto=run.rnn_auto,
         scheme=scheme,
         crf=crf,
         model=model_config,

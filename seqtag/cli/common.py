@@ -251,7 +251,7 @@ def _field_option(field: dataclasses.Field):
         flags = f"{long}/--no-{long[2:]}"
         return click.option(flags, default=default, show_default=show, help=meta["help"])
     if "choices" in meta:
-        kind = click.Choice(meta["choices"])
+        kind = click.Choice(meta.get("command_line_choices", meta["choices"]))
     elif isinstance(default, int):
         kind = click.IntRange(meta.get("minimum"), meta.get("maximum")) if _ranged(meta) else int
     else:

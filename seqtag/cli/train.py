@@ -23,7 +23,14 @@ from seqtag.cli.common import (
     threads_option,
     usage_errors,
 )
-from seqtag.config import EMBEDDINGS_LIMIT, SCHEMES, ModelConfig, TrainConfig
+from seqtag.config import (
+    EMBEDDINGS_LIMIT,
+    RNN_AUTO,
+    RNN_TYPES,
+    SCHEMES,
+    ModelConfig,
+    TrainConfig,
+)
 from seqtag.presets import auto_rule
 
 
@@ -235,6 +242,10 @@ def build_request(ctx: click.Context, **fixed):
 
     options = dict(ctx.params)
     fields = {f.name for f in dataclasses.fields(TrainRequest)}
+    # --rnn auto: the run trains an LSTM first (the configs name a network), then a GRU.
+    rnn_auto = options.get("rnn") == RNN_AUTO
+    if rnn_auto:
+        options["rnn"] = RNN_TYPES[0]
     # --scheme and --crf are the request's (settled from the data), not the model config's yet.
     model_config, train_config = split_options(
         {k: v for k, v in options.items() if k not in ("scheme", "crf")}
@@ -255,6 +266,7 @@ def build_request(ctx: click.Context, **fixed):
         model=model_config,
         training=train_config,
         preset=ctx.meta.get("seqtag.preset_name", AUTO),
+        rnn_auto=rnn_auto,
         given=given,
         typed=frozenset(n for n in given if ctx.get_parameter_source(n) in _ON_COMMAND_LINE),
         **fixed,
