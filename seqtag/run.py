@@ -286,20 +286,24 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
         start=start,
         **how,
     )
+    # Training time of every network trained, those of an alternative not kept included.
+    seconds = _elapsed(results)
     rnn_choice = None
     if request.rnn_auto and results and interrupted is None:
         gru = Members(train_set, dev_set, vocabularies,
                       dataclasses.replace(member_config, rnn="gru"), train_config, target)  # fmt: skip
-        chosen, results, interrupted, rnn_choice = _rnn_chosen_on_dev(
+        chosen, results, interrupted, rnn_choice, other = _rnn_chosen_on_dev(
             (members, gru), results, model_config, report, how
         )
+        seconds += _elapsed(other)
         if chosen is gru:
             members, model_config = gru, dataclasses.replace(model_config, rnn="gru")
     check = None
     if start is not None and request.transfer_check and results and interrupted is None:
-        results, interrupted, check = _checked_against_alone(
+        results, interrupted, check, other = _checked_against_alone(
             members, results, model_config, source, report, how
         )
+        seconds += _elapsed(other)
     outcome = TrainOutcome(
         request.output, saved=False, interrupted=interrupted, checkpoint_dir=request.checkpoint_dir
     )
@@ -308,7 +312,6 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
     # Ctrl-C or SIGTERM from here on waits until the model file is written (scoring an
     # ensemble on dev can take a while), instead of ending in a traceback.
     with signals_deferred(report.say, signal.SIGINT, signal.SIGTERM) as late:
-        seconds = sum(r.epochs[-1].elapsed for r in results)
         model, dev_score = members.final_model(results, model_config)
         vocabularies, dev_score, dictionary_scores = settle_tag_dictionary(
             tag_dictionary, model, model_config, vocabularies, (train_set, dev_set, dev_score),
@@ -451,7 +454,8 @@ def _init_source(request: TrainRequest, resumed: RunCheckpoint | None) -> transf
 def _checked_against_alone(members, results, model_config, source, report: Report, how: dict):
     """The dev check of a transfer (train --transfer-check): the same members trained from a
     random start; the results kept (the transferred ones unless alone scored higher on dev),
-    the exit status of an interruption (the transferred ones are then kept), and the scores."""
+    the exit status of an interruption (the transferred ones are then kept), the scores, and
+    the results not kept."""
     n_members = len(results)
     report.say(
         f"Dev check: the same {counted(n_members, 'network')} trained without {source.path}, "
@@ -462,7 +466,7 @@ def _checked_against_alone(members, results, model_config, source, report: Repor
     )
     if interrupted is not None or len(alone) < n_members:
         report.say(f"Dev check interrupted: keeping the start from {source.path}.")
-        return results, interrupted, None
+        return results, interrupted, None, alone
     with_transfer = members.final_model(results, model_config)[1]
     without = members.final_model(alone, model_config)[1]
     keep = with_transfer >= without
@@ -476,13 +480,13 @@ def _checked_against_alone(members, results, model_config, source, report: Repor
         "dev_without": without,
         "kept": "transfer" if keep else "alone",
     }
-    return (results if keep else alone), None, check
+    return (results, None, check, alone) if keep else (alone, None, check, results)
 
 
 def _rnn_chosen_on_dev(both, results, model_config, report: Report, how: dict):
     """--rnn auto: the GRU members trained after the LSTM ones (``both``: their Members); the
     Members kept (the GRU only if it scores higher on dev), their results, the exit status of
-    an interruption (the LSTM is then kept) and both scores."""
+    an interruption (the LSTM is then kept), both scores, and the results not kept."""
     lstm, gru = both
     n_members = len(results)
     report.say(
@@ -494,7 +498,7 @@ def _rnn_chosen_on_dev(both, results, model_config, report: Report, how: dict):
     )
     if interrupted is not None or len(gru_results) < n_members:
         report.say("--rnn auto interrupted: keeping the LSTM.")
-        return lstm, results, interrupted, None
+        return lstm, results, interrupted, None, gru_results
     scores = {
         "lstm": lstm.final_model(results, model_config)[1],
         "gru": gru.final_model(gru_results, dataclasses.replace(model_config, rnn="gru"))[1],
@@ -506,8 +510,13 @@ def _rnn_chosen_on_dev(both, results, model_config, report: Report, how: dict):
         f"kept the {kept.upper()}."
     )
     if kept == "gru":
-        return gru, gru_results, None, {**scores, "kept": kept}
-    return lstm, results, None, {**scores, "kept": kept}
+        return gru, gru_results, None, {**scores, "kept": kept}, results
+    return lstm, results, None, {**scores, "kept": kept}, gru_results
+
+
+def _elapsed(results) -> float:
+    """Seconds the networks of ``results`` trained (each member's own, added up)."""
+    return sum(r.epochs[-1].elapsed for r in results if r.epochs)
 
 
 def _provenance(source: transfer.Source | None, check: dict | None) -> dict:

@@ -337,10 +337,10 @@ def test_the_dev_check_keeps_alone_only_when_it_scores_higher(alone_score):
             said.append(message)
 
     source = Source("n.model", [], None, CONFIG, ("upos",), {"file": "n.model"})
-    kept, interrupted, check = _checked_against_alone(
+    kept, interrupted, check, other = _checked_against_alone(
         FakeMembers(), transferred, CONFIG, source, Say(), {"jobs": 1}
     )
-    assert interrupted is None
+    assert interrupted is None and {id(kept), id(other)} == {id(alone), id(transferred)}
     if alone_score > 0.6:
         assert kept is alone and check["kept"] == "alone"
         assert said[-1].endswith("kept the network trained alone.")

@@ -139,7 +139,7 @@ def curve(ctx, test_file, shares, runs, multiples, target, plot_file, keep_dir, 
             )
         scored, scored_on = (read(test_file)[0], test_file) if test_file else (dev, "dev")
         request = build_request(ctx, output=None, checkpoint_dir=None, resume_dir=None)
-        request = _preset_for_all(request, sentences, display)
+        request = _preset_for_all(request, sentences, display, params["train_file"])
         seeds = [seed + i for i in range(runs)]
         keep = None
         if keep_dir:
@@ -171,7 +171,7 @@ def curve(ctx, test_file, shares, runs, multiples, target, plot_file, keep_dir, 
     _print(points, result)
 
 
-def _preset_for_all(request, sentences, display):
+def _preset_for_all(request, sentences, display, name: str):
     """The request with the preset chosen from all of the training data (when none was
     given), so that every share trains with the same settings."""
     import dataclasses
@@ -182,7 +182,7 @@ def _preset_for_all(request, sentences, display):
 
     if request.preset != AUTO:
         return request
-    scheme = span_scheme(sentences, request.scheme, request.repair, "TRAIN", lambda _m: None)
+    scheme = span_scheme(sentences, request.scheme, request.repair, name, lambda _m: None)
     words = sum(len(s.words) for s in sentences)
     name, model_config, train_config = _chosen_preset(
         request, request.model, request.training, words, scheme is not None, display
