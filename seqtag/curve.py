@@ -174,10 +174,11 @@ class Point:
     seed: int
     words: int
     sentences: int
-    accuracy: float  # the metric: accuracy, or entity F1 for entity labels
+    score: float  # accuracy, or entity F1 for entity labels (``metric``)
     known_accuracy: float | None
     unknown_accuracy: float | None
     seconds: float
+    metric: str = "accuracy"
 
 
 def train_points(
@@ -244,7 +245,7 @@ def train_points(
             point = Point(
                 share, seed, sum(len(s.words) for s in part), len(part), scores[metric],
                 scores.get("known_accuracy"), scores.get("unknown_accuracy"),
-                round(time.perf_counter() - start, 1),
+                round(time.perf_counter() - start, 1), metric,
             )  # fmt: skip
             points.append(point)
             if stored is not None:
@@ -299,7 +300,7 @@ def text_chart(
     smallest = min(p.words for p in points)
     largest = max(p.words for p in points)
     until = max(until, largest)
-    values = [p.accuracy for p in points]
+    values = [p.score for p in points]
     if fitted is not None:
         values.append(fitted.accuracy(until))
     low, high = min(values), max(values)
@@ -321,7 +322,7 @@ def text_chart(
             if 0 <= y < height:
                 grid[y][x] = "·" if words <= largest else "-"
     for p in points:
-        grid[row(p.accuracy)][column(p.words)] = "o"
+        grid[row(p.score)][column(p.words)] = "o"
     labels = [f"{100 * (high - (high - low) * y / (height - 1)):6.2f} |" for y in range(height)]
     lines = [label + "".join(cells) for label, cells in zip(labels, grid, strict=True)]
     lines.append(" " * 7 + "+" + "-" * width)

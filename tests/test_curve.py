@@ -119,7 +119,7 @@ def test_check_shares_sorts_and_refuses_what_cannot_make_a_curve():
 def test_the_text_chart_marks_every_run_and_the_curve():
     points = [Point(s, 1, round(1000 * s), 10, 0.7 + 0.1 * s, None, None, 1.0)
               for s in (0.25, 0.5, 1.0)]  # fmt: skip
-    fitted = fit([(p.words, p.accuracy) for p in points])
+    fitted = fit([(p.words, p.score) for p in points])
     lines = text_chart(points, fitted, until=4000, width=40, height=8)
     assert len(lines) == 10 and all("|" in line for line in lines[:8])
     plot = "".join(lines[:8])
@@ -162,7 +162,7 @@ def test_curve_trains_each_share_fits_and_keeps_finished_runs(tmp_path):
 def test_curve_prints_a_table_a_prediction_and_a_chart(tmp_path):
     result = _curve("--runs", "1", "--test", DEV)
     assert result.exit_code == 0, result.output
-    assert "learning curve, scored on" in result.stdout
+    assert "learning curve: accuracy on" in result.stdout
     assert "times the training data" in result.stdout or "No curve fitted" in result.stdout
     assert "3 training runs: 3 shares" in result.stderr
 
@@ -197,3 +197,21 @@ def test_curve_refuses_bad_shares_and_exits_130_on_ctrl_c(tmp_path, monkeypatch)
     stopped = _curve("--runs", "1", "--keep", tmp_path / "k")
     assert stopped.exit_code == 130
     assert "Interrupted: 0 runs finished; the finished ones are kept in" in stopped.stderr
+
+
+def test_curve_of_entity_labels_scores_entity_f1(tmp_path):
+    from test_ner import as_column_file, synthetic
+
+    train, dev = tmp_path / "train.txt", tmp_path / "dev.txt"
+    train.write_text(as_column_file(synthetic(60, "iob2", seed=3)), encoding="utf-8")
+    dev.write_text(as_column_file(synthetic(15, "iob2", seed=4)), encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["curve", str(train), "--dev", str(dev), "--shares", "1/4,1/2,1", "--runs", "1",
+               "--json", *TINY],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert all(row["known_accuracy"] is not None for row in found["shares"])
+    assert "Preset ner-ensemble, chosen from the data" in result.stderr
+    assert found["metric"] == "f1"
+    assert all(0 <= run["score"] <= 1 and run["metric"] == "f1" for run in found["runs"])

@@ -193,7 +193,7 @@ def _preset_for_all(request, sentences, display, name: str):
 def _summary(points, multiples, target, scored_on) -> dict:
     from seqtag import curve as learning
 
-    pairs = [(p.words, p.accuracy) for p in points]
+    pairs = [(p.words, p.score) for p in points]
     fitted = learning.fit(pairs)
     largest = max(p.words for p in points if p.share == max(q.share for q in points))
     sizes = [m * largest for m in multiples]
@@ -215,13 +215,14 @@ def _summary(points, multiples, target, scored_on) -> dict:
         runs = [p for p in points if p.share == share]
         shares.append({
             "share": share, "words": round(statistics.mean(p.words for p in runs)),
-            "runs": len(runs), "score": statistics.mean(p.accuracy for p in runs),
-            "sd": statistics.stdev(p.accuracy for p in runs) if len(runs) > 1 else 0.0,
+            "runs": len(runs), "score": statistics.mean(p.score for p in runs),
+            "sd": statistics.stdev(p.score for p in runs) if len(runs) > 1 else 0.0,
             **{key: _mean([getattr(p, key) for p in runs])
                for key in ("known_accuracy", "unknown_accuracy")},
             "seconds": round(sum(p.seconds for p in runs), 1),
         })  # fmt: skip
     return {
+        "metric": points[0].metric,
         "scored_on": scored_on,
         "training_words": largest,
         "shares": shares,
@@ -244,7 +245,7 @@ def _print(points, result) -> None:
     from seqtag import curve as learning
 
     console = Console(highlight=False)
-    table = Table(title=f"learning curve, scored on {result['scored_on']}")
+    table = Table(title=f"learning curve: {result['metric']} on {result['scored_on']}")
     for name in ("share", "words", "runs", "score", "sd", "known", "unseen", "time"):
         table.add_column(name, justify="right")
     for row in result["shares"]:
@@ -313,7 +314,7 @@ def _plot(path: str, points, result) -> None:
     from seqtag import curve as learning
 
     figure, axes = plt.subplots(figsize=(6, 4))
-    axes.scatter([p.words for p in points], [p.accuracy for p in points], s=14, label="runs")
+    axes.scatter([p.words for p in points], [p.score for p in points], s=14, label="runs")
     if result["fit"] is not None:
         fit = learning.Fit(**result["fit"])
         smallest = min(p.words for p in points)
@@ -355,7 +356,7 @@ class _PointDisplay(_EpochDisplay):
         self.finished += 1
         how = "kept from before" if kept else format_seconds(point.seconds)
         self.console.print(
-            f"Run {number} of {total}: {point.words:,} words, score {point.accuracy:.4f} ({how})."
+            f"Run {number} of {total}: {point.words:,} words, score {point.score:.4f} ({how})."
         )
 
 
