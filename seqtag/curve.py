@@ -266,6 +266,8 @@ def _fingerprint(request, digest: str) -> str:
     change a model (not the seed, which each point records) and the data."""
     import hashlib
 
+    from seqtag.transfer import file_sha256
+
     settings = {
         "model": dataclasses.asdict(request.model),
         "training": {k: v for k, v in dataclasses.asdict(request.training).items() if k != "seed"},
@@ -274,11 +276,24 @@ def _fingerprint(request, digest: str) -> str:
         "scheme": request.scheme,
         "crf": request.crf,
         "embeddings": request.embeddings,
-        "init": request.init,
+        "init": file_sha256(request.init)
+        if request.init and Path(request.init).is_file()
+        else None,
+        "transfer_check": request.transfer_check,
         "rnn_auto": request.rnn_auto,
         "data": digest,
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def measured(points: Sequence[Point]) -> list[tuple[float, float]]:
+    """(words, score) pairs to fit: each run at the mean word count of its share, so that the
+    runs of one share (whose subsets differ by a sentence or so in words) count as repeated
+    measures of one size, averaged by ``fit`` and resampled by ``bootstrap``."""
+    words: dict[float, list[int]] = {}
+    for p in points:
+        words.setdefault(p.share, []).append(p.words)
+    return [(statistics.mean(words[p.share]), p.score) for p in points]
 
 
 def check_shares(shares: Sequence[float]) -> list[float]:

@@ -292,18 +292,18 @@ def train_run(request: TrainRequest, report: Report | None = None) -> TrainOutco
     if request.rnn_auto and results and interrupted is None:
         gru = Members(train_set, dev_set, vocabularies,
                       dataclasses.replace(member_config, rnn="gru"), train_config, target)  # fmt: skip
-        chosen, results, interrupted, rnn_choice, other = _rnn_chosen_on_dev(
+        chosen, results, interrupted, rnn_choice, trained = _rnn_chosen_on_dev(
             (members, gru), results, model_config, report, how
         )
-        seconds += _elapsed(other)
+        seconds += _elapsed(trained)
         if chosen is gru:
             members, model_config = gru, dataclasses.replace(model_config, rnn="gru")
     check = None
     if start is not None and request.transfer_check and results and interrupted is None:
-        results, interrupted, check, other = _checked_against_alone(
+        results, interrupted, check, trained = _checked_against_alone(
             members, results, model_config, source, report, how
         )
-        seconds += _elapsed(other)
+        seconds += _elapsed(trained)
     outcome = TrainOutcome(
         request.output, saved=False, interrupted=interrupted, checkpoint_dir=request.checkpoint_dir
     )
@@ -455,7 +455,7 @@ def _checked_against_alone(members, results, model_config, source, report: Repor
     """The dev check of a transfer (train --transfer-check): the same members trained from a
     random start; the results kept (the transferred ones unless alone scored higher on dev),
     the exit status of an interruption (the transferred ones are then kept), the scores, and
-    the results not kept."""
+    the results of the networks trained here (alone), kept or not, for the training time."""
     n_members = len(results)
     report.say(
         f"Dev check: the same {counted(n_members, 'network')} trained without {source.path}, "
@@ -480,13 +480,14 @@ def _checked_against_alone(members, results, model_config, source, report: Repor
         "dev_without": without,
         "kept": "transfer" if keep else "alone",
     }
-    return (results, None, check, alone) if keep else (alone, None, check, results)
+    return (results if keep else alone), None, check, alone
 
 
 def _rnn_chosen_on_dev(both, results, model_config, report: Report, how: dict):
     """--rnn auto: the GRU members trained after the LSTM ones (``both``: their Members); the
     Members kept (the GRU only if it scores higher on dev), their results, the exit status of
-    an interruption (the LSTM is then kept), both scores, and the results not kept."""
+    an interruption (the LSTM is then kept), both scores, and the GRU results, kept or not,
+    for the training time."""
     lstm, gru = both
     n_members = len(results)
     report.say(
@@ -510,7 +511,7 @@ def _rnn_chosen_on_dev(both, results, model_config, report: Report, how: dict):
         f"kept the {kept.upper()}."
     )
     if kept == "gru":
-        return gru, gru_results, None, {**scores, "kept": kept}, results
+        return gru, gru_results, None, {**scores, "kept": kept}, gru_results
     return lstm, results, None, {**scores, "kept": kept}, gru_results
 
 

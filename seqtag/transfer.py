@@ -94,7 +94,7 @@ class Source:
             members = [dict(weights)]
         metadata = model.metadata
         record = {
-            "file": str(path),
+            "file": str(Path(path).resolve()),
             "sha256": file_sha256(path),
             "column": model.column,
             **{key: metadata[key] for key in ("train_words", "preset") if key in metadata},
@@ -124,15 +124,23 @@ def shaped_like(
         theirs, ours = getattr(source.config, name), getattr(config, name)
         if theirs == ours:
             continue
-        option = "--" + name.replace("_", "-")
         if name in typed:
             raise UsageError(
-                f"{option} {typed[name]} differs from {source.path}'s {theirs}: a run started "
-                "from a model (--init) keeps that model's network shape (leave the option out)"
+                f"{_as_option(name, typed[name])} differs from {source.path}'s "
+                f"{_as_option(name, theirs)}: a run started from a model (--init) keeps that "
+                "model's network shape (leave the option out)"
             )
         values[name] = theirs
-        changed.append(f"{option} {theirs}")
+        changed.append(_as_option(name, theirs))
     return dataclasses.replace(config, **values), changed
+
+
+def _as_option(name: str, value: Any) -> str:
+    """A setting as the command line spells it: --hidden 64, --char, --no-lowercase."""
+    option = name.replace("_", "-")
+    if isinstance(value, bool):
+        return f"--{option}" if value else f"--no-{option}"
+    return f"--{option} {value}"
 
 
 @dataclass(frozen=True)
@@ -206,9 +214,10 @@ class Start:
                 taken[name] = array
             members.append(taken)
         whole = sum(name not in rows for name in members[0])
+        encoders = "character and sentence encoders" if config.char else "sentence encoder"
         summary = (
-            f"Starting from {source.path}: its character and sentence encoders whole ({whole} "
-            f"weights), and the rows of {_listed(shared_counts)} it also has."
+            f"Starting from {source.path}: its {encoders} whole ({whole} weights), and the rows "
+            f"of {_listed(shared_counts)} it also has."
         )
         if not label_pairs[0].size:
             summary += " No label in common: the output layer starts afresh."

@@ -188,8 +188,12 @@ def test_the_network_shape_comes_from_the_source_and_a_typed_other_one_is_refuse
     config, changed = shaped_like(source, ModelConfig(), typed={"dropout": 0.5})
     assert all(getattr(config, name) == getattr(CONFIG, name) for name in NETWORK_SHAPE)
     assert "--hidden 8" in changed and "--affixes 2" in changed and "--rnn lstm" not in changed
-    with pytest.raises(UsageError, match="--hidden 64 differs from .*'s 8"):
+    with pytest.raises(UsageError, match="--hidden 64 differs from .*'s --hidden 8"):
         shaped_like(source, ModelConfig(hidden=64), typed={"hidden": 64})
+    with pytest.raises(UsageError, match="--no-char differs from .*'s --char:"):
+        shaped_like(source, ModelConfig(char=False), typed={"char": False})
+    _, changed = shaped_like(source, ModelConfig(lowercase=True), typed={})
+    assert "--no-lowercase" in changed
     other = dataclasses.replace(CONFIG, pretrained_dim=3)
     vocab = Vocabularies.build(SOURCE_DATA, CONFIG)
     with pytest.raises(UsageError, match="trained with no pretrained vectors"):
@@ -233,7 +237,7 @@ def test_train_init_starts_from_the_model_says_so_and_records_it(tmp_path, sourc
     result = CliRunner().invoke(
         main,
         ["train", str(target), "-o", str(out), "--init", str(source_model),
-         *TINY_OPTIONS[:-1], "--ensemble", "2", "--jobs", "2"],
+         "--no-transfer-check", *TINY_OPTIONS[:-1], "--ensemble", "2", "--jobs", "2"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (
@@ -303,14 +307,23 @@ def test_resume_refuses_an_init_model_that_changed(tmp_path, source_model):
     assert "the model the run started from (--init) changed" in changed.stderr
 
 
-def test_the_dev_check_keeps_the_start_and_says_both_scores(tmp_path, source_model):
+def test_the_dev_check_says_both_scores_and_records_what_it_kept(tmp_path, source_model):
     out = tmp_path / "t.model"
-    result = _train(DEV, "-o", out, "--init", source_model, "--no-progress")
+    result = CliRunner().invoke(
+        main,
+        ["train", str(DEV), "-o", str(out), "--init", str(source_model), *TINY_OPTIONS[:-1],
+         "--no-progress"],
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     metadata = modelfile.read_metadata(out)
     check = metadata["transfer_check"]
-    assert set(check) >= {"dev_with", "dev_without", "kept"}
-    kept_transfer = check["kept"] == "transfer"
+    kept_transfer = check["dev_with"] >= check["dev_without"]
+    assert check["kept"] == ("transfer" if kept_transfer else "alone")
+    assert (
+        f"Dev accuracy {check['dev_with']:.4f} starting from {source_model}, "
+        f"{check['dev_without']:.4f} alone: kept the "
+        + ("start from it." if kept_transfer else "network trained alone.")
+    ) in result.stderr
     assert ("started_from" in metadata) == kept_transfer and ("tried" in check) != kept_transfer
     unchecked = _train(DEV, "-o", out, "--init", source_model, "--no-transfer-check")
     assert unchecked.exit_code == 0
@@ -337,10 +350,10 @@ def test_the_dev_check_keeps_alone_only_when_it_scores_higher(alone_score):
             said.append(message)
 
     source = Source("n.model", [], None, CONFIG, ("upos",), {"file": "n.model"})
-    kept, interrupted, check, other = _checked_against_alone(
+    kept, interrupted, check, trained = _checked_against_alone(
         FakeMembers(), transferred, CONFIG, source, Say(), {"jobs": 1}
     )
-    assert interrupted is None and {id(kept), id(other)} == {id(alone), id(transferred)}
+    assert interrupted is None and trained is alone  # its time is added, kept or not
     if alone_score > 0.6:
         assert kept is alone and check["kept"] == "alone"
         assert said[-1].endswith("kept the network trained alone.")

@@ -193,9 +193,9 @@ def _preset_for_all(request, sentences, display, name: str):
 def _summary(points, multiples, target, scored_on) -> dict:
     from seqtag import curve as learning
 
-    pairs = [(p.words, p.score) for p in points]
+    pairs = learning.measured(points)
     fitted = learning.fit(pairs)
-    largest = max(p.words for p in points if p.share == max(q.share for q in points))
+    largest = max(words for words, _ in pairs)  # the largest share's mean words
     sizes = [m * largest for m in multiples]
     intervals = learning.bootstrap(pairs, sizes) if fitted is not None else None
     predictions = []
@@ -224,7 +224,8 @@ def _summary(points, multiples, target, scored_on) -> dict:
     return {
         "metric": points[0].metric,
         "scored_on": scored_on,
-        "training_words": largest,
+        "training_words": round(largest),
+        "largest_share": max(p.share for p in points),
         "shares": shares,
         "runs": [vars(p) for p in points],
         "fit": fitted.to_dict() if fitted is not None else None,
@@ -244,7 +245,8 @@ def _print(points, result) -> None:
 
     from seqtag import curve as learning
 
-    console = Console(highlight=False)
+    # Prose lines are not broken at 80 columns when piped: a terminal wraps them itself.
+    console = Console(highlight=False, soft_wrap=True)
     table = Table(title=f"learning curve: {result['metric']} on {result['scored_on']}")
     for name in ("share", "words", "runs", "score", "sd", "known", "unseen", "time"):
         table.add_column(name, justify="right")
@@ -270,12 +272,14 @@ def _print(points, result) -> None:
         f"distance to the measured scores {fit.rmse:.4f})."
     )
     now = result["shares"][-1]
+    data = "the training data" if result["largest_share"] == 1 else "the largest share's data"
+    today = "today" if result["largest_share"] == 1 else "the largest share"
     for p in result["predictions"]:
         interval = p["interval"]
         spread = f" (80% interval {interval[0]:.4f}-{interval[1]:.4f})" if interval else ""
         console.print(
-            f"With {p['multiple']:g} times the training data ({p['words']:,} words): "
-            f"{p['score']:.4f}{spread}; today {now['score']:.4f} on {now['words']:,} words."
+            f"With {p['multiple']:g} times {data} ({p['words']:,} words): "
+            f"{p['score']:.4f}{spread}; {today} {now['score']:.4f} on {now['words']:,} words."
         )
     if result["target"] is not None:
         words = result["target"]["words"]
@@ -287,7 +291,7 @@ def _print(points, result) -> None:
         else:
             console.print(
                 f"{result['target']['score']:g} needs about {words:,} training words by this "
-                f"curve ({words / now['words']:.1f} times today's)."
+                f"curve ({words / now['words']:.1f} times {data})."
             )
     until = max(p["words"] for p in result["predictions"]) if result["predictions"] else 0
     for line in learning.text_chart(points, fit, until):

@@ -114,16 +114,16 @@ from seqtag.presets import auto_rule
     default=None,
     metavar="FILE",
     help="A treebank of a related language (same column): one network is trained on it first "
-    "(early stopping on this run's dev), saved as OUTPUT.related, and this run starts from it "
-    "as with --init.",
+    "(early stopping on this run's --dev; without one, on a tenth of FILE), saved as "
+    "OUTPUT.related, and this run starts from it as with --init.",
 )
 @click.option(
     "--transfer-check/--no-transfer-check",
     default=True,
     show_default=True,
-    help="With --init or --related: also train the same networks from a random start and "
-    "keep whichever scores higher on dev (twice the training time), so that a neighbour that "
-    "does not help costs no accuracy.",
+    help="With --init or --related: also train the same networks (the model's shape) from a "
+    "random start and keep whichever scores higher on dev (twice the training time), so that a "
+    "neighbour that does not help costs no dev accuracy.",
 )
 @click.option(
     "--scheme",
