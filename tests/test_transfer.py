@@ -386,3 +386,15 @@ def test_cv_starts_every_fold_from_init_and_has_no_related(tmp_path, source_mode
     assert json.loads(result.stdout)["summary"]
     related = CliRunner().invoke(main, ["cv", str(DEV), "--related", str(TRAIN)])
     assert related.exit_code == 2 and "then cv --init related.model" in related.stderr
+
+
+def test_a_source_of_other_labels_says_the_output_layer_starts_afresh(tmp_path):
+    xpos = sentences("a/DT cat/NN sat/VBD")
+    path, _, _ = saved_source(tmp_path, xpos, column="xpos")
+    network, vocab = built(sentences("a/DET dog/NOUN ran/VERB"))
+    before = network.state_dict()["output.weight"].clone()
+    start = Start.build(Source.read(str(path)), vocab, CONFIG, ("upos",))
+    start.apply(network)
+    assert "0 of 3 labels" in start.summary
+    assert start.summary.endswith("No label in common: the output layer starts afresh.")
+    assert torch.equal(network.state_dict()["output.weight"], before)
