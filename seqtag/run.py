@@ -456,23 +456,21 @@ def _checked_against_alone(members, results, model_config, source, report: Repor
     random start; the results kept (the transferred ones unless alone scored higher on dev),
     the exit status of an interruption (the transferred ones are then kept), the scores, and
     the results of the networks trained here (alone), kept or not, for the training time."""
-    n_members = len(results)
-    report.say(
-        f"Dev check: the same {counted(n_members, 'network')} trained without {source.path}, "
-        "to keep whichever scores higher on dev (--no-transfer-check skips this)."
+    intro = (
+        f"Dev check: the same {counted(len(results), 'network')} trained without "
+        f"{source.path}, to keep whichever scores higher on dev (--no-transfer-check skips this)."
     )
-    alone, interrupted = members.train(
-        n_members, report, resumed=None, finished=[], save_checkpoint=None, **how
+    scores, alone, interrupted = _alternative_on_dev(
+        (members, results, model_config), (members, model_config), intro, report, how
     )
-    if interrupted is not None or len(alone) < n_members:
+    if scores is None:
         report.say(f"Dev check interrupted: keeping the start from {source.path}.")
         return results, interrupted, None, alone
-    with_transfer = members.final_model(results, model_config)[1]
-    without = members.final_model(alone, model_config)[1]
+    with_transfer, without = scores
     keep = with_transfer >= without
-    name = dev_metric_for(model_config)[0]
     report.say(
-        f"Dev {name} {with_transfer:.4f} starting from {source.path}, {without:.4f} alone: "
+        f"Dev {dev_metric_for(model_config)[0]} {with_transfer:.4f} starting from "
+        f"{source.path}, {without:.4f} alone: "
         + ("kept the start from it." if keep else "kept the network trained alone.")
     )
     check = {
@@ -489,30 +487,43 @@ def _rnn_chosen_on_dev(both, results, model_config, report: Report, how: dict):
     an interruption (the LSTM is then kept), both scores, and the GRU results, kept or not,
     for the training time."""
     lstm, gru = both
-    n_members = len(results)
-    report.say(
-        f"--rnn auto: now the same {counted(n_members, 'network')} with GRU layers; the one "
+    intro = (
+        f"--rnn auto: now the same {counted(len(results), 'network')} with GRU layers; the one "
         "that scores higher on dev is kept."
     )
-    gru_results, interrupted = gru.train(
-        n_members, report, resumed=None, finished=[], save_checkpoint=None, **how
+    gru_config = dataclasses.replace(model_config, rnn="gru")
+    found, gru_results, interrupted = _alternative_on_dev(
+        (lstm, results, model_config), (gru, gru_config), intro, report, how
     )
-    if interrupted is not None or len(gru_results) < n_members:
+    if found is None:
         report.say("--rnn auto interrupted: keeping the LSTM.")
         return lstm, results, interrupted, None, gru_results
-    scores = {
-        "lstm": lstm.final_model(results, model_config)[1],
-        "gru": gru.final_model(gru_results, dataclasses.replace(model_config, rnn="gru"))[1],
-    }
+    scores = dict(zip(("lstm", "gru"), found, strict=True))
     kept = "gru" if scores["gru"] > scores["lstm"] else "lstm"
-    name = dev_metric_for(model_config)[0]
     report.say(
-        f"Dev {name} {scores['lstm']:.4f} with LSTM layers, {scores['gru']:.4f} with GRU: "
-        f"kept the {kept.upper()}."
+        f"Dev {dev_metric_for(model_config)[0]} {scores['lstm']:.4f} with LSTM layers, "
+        f"{scores['gru']:.4f} with GRU: kept the {kept.upper()}."
     )
+    choice = {**scores, "kept": kept}
     if kept == "gru":
-        return gru, gru_results, None, {**scores, "kept": kept}, gru_results
-    return lstm, results, None, {**scores, "kept": kept}, gru_results
+        return gru, gru_results, None, choice, gru_results
+    return lstm, results, None, choice, gru_results
+
+
+def _alternative_on_dev(first, second, intro: str, report: Report, how: dict):
+    """Train the alternative to a run's members: ``first`` is (Members, their results, model
+    config), ``second`` (Members, model config) of the alternative, trained from a random
+    start without a checkpoint. Returns both dev scores (None when the alternative was
+    interrupted), the alternative's results and the exit status of an interruption."""
+    (members, results, config), (other, other_config) = first, second
+    report.say(intro)
+    trained, interrupted = other.train(
+        len(results), report, resumed=None, finished=[], save_checkpoint=None, **how
+    )
+    if interrupted is not None or len(trained) < len(results):
+        return None, trained, interrupted
+    scores = (members.final_model(results, config)[1], other.final_model(trained, other_config)[1])
+    return scores, trained, None
 
 
 def _elapsed(results) -> float:
